@@ -1,0 +1,4 @@
+# Copyright (c) mmwsl contributors. All rights reserved.
+from .wsol_classifier import WSOLClassifier
+
+__all__ = ['WSOLClassifier']

@@ -1,0 +1,4 @@
+# Copyright (c) mmwsl contributors. All rights reserved.
+from .cam_head import CAMHead
+
+__all__ = ['CAMHead']

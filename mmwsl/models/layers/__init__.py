@@ -1,0 +1,4 @@
+# Copyright (c) mmwsl contributors. All rights reserved.
+from .cam import localization_map, minmax_normalize, resize_maps
+
+__all__ = ['localization_map', 'minmax_normalize', 'resize_maps']

@@ -1,0 +1,1 @@
+# Copyright (c) mmwsl contributors. All rights reserved.
