@@ -2,6 +2,20 @@
 import mmcv.transforms  # noqa: F401  (fills the root TRANSFORMS registry)
 
 from .formatting import PackWSOLInputs
+from .geometric import (
+    WSOLCenterCrop,
+    WSOLRandomCrop,
+    WSOLRandomFlip,
+    WSOLRandomResizedCrop,
+    WSOLResize,
+    crop_boxes,
+    flip_boxes,
+    resize_boxes,
+)
 from .loading import LoadImageWithCheck, LoadWSOLMask
 
 __all__ = ['LoadImageWithCheck', 'LoadWSOLMask', 'PackWSOLInputs']
+__all__ += [
+    'WSOLResize', 'WSOLCenterCrop', 'WSOLRandomFlip', 'WSOLRandomCrop',
+    'WSOLRandomResizedCrop', 'resize_boxes', 'crop_boxes', 'flip_boxes'
+]
