@@ -1,7 +1,13 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
-import pytest
-import torch
-from mmengine.registry import DefaultScope
+import os.path as osp
+import sys
+
+# Test this checkout, whichever mmwsl the environment has installed.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,7 @@ from mmpretrain.datasets import BaseDataset
 
 from mmwsl.registry import DATASETS
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # Class-discriminative parts: (BGR colour, shape). Up to 12 classes.
 _PART_COLOURS = [(40, 40, 230), (230, 60, 40), (40, 200, 40),
@@ -81,8 +81,9 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def _draw_object(img: np.ndarray, rng: np.random.Generator, label: int,
                  num_classes: int, scale_range: Sequence[float],
-                 centre: Optional[tuple] = None) -> np.ndarray:
-    """Draw one object in place; return its boolean H×W mask."""
+                 centre: Optional[tuple] = None) -> tuple:
+    """Draw one object in place; return the boolean H×W masks of the whole
+    object and of its discriminative part."""
     size = img.shape[0]
     scale = rng.uniform(*scale_range)
     ax = max(int(size * scale * rng.uniform(0.75, 1.0) / 2), 4)
@@ -134,7 +135,7 @@ def _draw_object(img: np.ndarray, rng: np.random.Generator, label: int,
     noise = rng.normal(0, 8, (int(part.sum()), 3))
     img[part] = np.clip(np.array(colour)[None] + noise, 0, 255).astype(
         np.uint8)
-    return body
+    return body, part
 
 
 def _mask_box(mask: np.ndarray) -> List[float]:
@@ -243,8 +244,9 @@ def _write_split(root: str, split: str, count: int, meta: dict) -> None:
                       mask=f'masks/{split}/{name}')
         if not meta['multi_label']:
             label = int(i % k if split == 'train' else rng.integers(k))
-            obj = _draw_object(img, rng, label, k, (0.45, 0.75))
-            record.update(label=label, bboxes=[_mask_box(obj)])
+            obj, part = _draw_object(img, rng, label, k, (0.45, 0.75))
+            record.update(label=label, bboxes=[_mask_box(obj)],
+                          part_bboxes=[_mask_box(part)])
             mask = obj.astype(np.uint8) * 255
         else:
             n = int(rng.integers(1, min(meta['max_objects'], k) + 1))
@@ -256,8 +258,8 @@ def _write_split(root: str, split: str, count: int, meta: dict) -> None:
                 # One object per image quadrant (possibly overlapping).
                 cx = int((cell % 2 + 0.5) * size / 2 + rng.normal(0, 4))
                 cy = int((cell // 2 + 0.5) * size / 2 + rng.normal(0, 4))
-                obj = _draw_object(img, rng, int(label), k, (0.3, 0.45),
-                                   centre=(cx, cy))
+                obj, _ = _draw_object(img, rng, int(label), k, (0.3, 0.45),
+                                      centre=(cx, cy))
                 mask[obj] = label + 1
             # Boxes and labels of what stays visible after occlusion.
             labels_out = []
@@ -322,7 +324,8 @@ class SyntheticWSOLDataset(_SyntheticBase):
     """Single-object synthetic WSOL dataset (generated on first use).
 
     Each sample has ``img_path``, ``gt_label``, ``gt_bboxes`` (1×4 float32,
-    inclusive corners, original pixels) and ``mask_path`` (whole object).
+    inclusive corners, original pixels), ``mask_path`` (whole object) and
+    ``part_bboxes`` (the box of the discriminative part, for analysis).
     See the module docstring for the design of the images.
 
     Args:
@@ -339,7 +342,9 @@ class SyntheticWSOLDataset(_SyntheticBase):
         return dict(img_path=osp.join(self.data_root, record['img']),
                     mask_path=osp.join(self.data_root, record['mask']),
                     gt_label=int(record['label']),
-                    gt_bboxes=np.asarray(record['bboxes'], np.float32))
+                    gt_bboxes=np.asarray(record['bboxes'], np.float32),
+                    part_bboxes=np.asarray(record['part_bboxes'],
+                                           np.float32))
 
 
 @DATASETS.register_module()

@@ -1,4 +1,5 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
+from .cam_visualization_hook import CAMVisualizationHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['SafeCheckpointHook']
+__all__ = ['CAMVisualizationHook', 'SafeCheckpointHook']
