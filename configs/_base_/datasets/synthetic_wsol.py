@@ -16,7 +16,7 @@ data_preprocessor = dict(
 train_pipeline = [
     dict(type='mmwsl.LoadImageWithCheck'),
     dict(type='mmwsl.LoadWSOLMask'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmwsl.WSOLRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmwsl.PackWSOLInputs'),
 ]
 test_pipeline = [
