@@ -42,46 +42,76 @@ class MobileNetV1(BaseBackbone):
     up to block ``i``.
     """
 
-    channels = (32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512,
-                1024, 1024)
+    channels = (
+        32,
+        64,
+        128,
+        128,
+        256,
+        256,
+        512,
+        512,
+        512,
+        512,
+        512,
+        512,
+        1024,
+        1024,
+    )
     default_strides = (2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
 
-    def __init__(self,
-                 strides: Sequence[int] = default_strides,
-                 out_indices: Sequence[int] = (13, ),
-                 frozen_stages: int = -1,
-                 norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU'),
-                 norm_eval: bool = False,
-                 init_cfg: Optional[List[dict]] = [
-                     dict(type='Xavier', layer='Conv2d',
-                          distribution='uniform'),
-                     dict(type='Constant', val=1, layer='_BatchNorm')
-                 ]):
+    def __init__(
+        self,
+        strides: Sequence[int] = default_strides,
+        out_indices: Sequence[int] = (13,),
+        frozen_stages: int = -1,
+        norm_cfg: dict = dict(type='BN'),  # noqa: B006
+        act_cfg: dict = dict(type='ReLU'),  # noqa: B006
+        norm_eval: bool = False,
+        init_cfg: Optional[List[dict]] = [  # noqa: B006
+            dict(type='Xavier', layer='Conv2d', distribution='uniform'),
+            dict(type='Constant', val=1, layer='_BatchNorm'),
+        ],
+    ):
         super().__init__(init_cfg=init_cfg)
         num_blocks = len(self.channels)
         if len(strides) != num_blocks:
-            raise ValueError(f'strides must have {num_blocks} entries, got '
-                             f'{len(strides)}')
+            raise ValueError(
+                f'strides must have {num_blocks} entries, got {len(strides)}'
+            )
         for index in out_indices:
             if not 0 <= index < num_blocks:
-                raise ValueError(f'out_indices must be in [0, {num_blocks}), '
-                                 f'got {index}')
+                raise ValueError(
+                    f'out_indices must be in [0, {num_blocks}), got {index}'
+                )
         self.strides = tuple(strides)
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
         blocks = [
-            ConvModule(3, self.channels[0], 3, stride=strides[0], padding=1,
-                       norm_cfg=norm_cfg, act_cfg=act_cfg)
+            ConvModule(
+                3,
+                self.channels[0],
+                3,
+                stride=strides[0],
+                padding=1,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
+            )
         ]
         for i in range(1, num_blocks):
             blocks.append(
                 DepthwiseSeparableConvModule(
-                    self.channels[i - 1], self.channels[i], 3,
-                    stride=strides[i], padding=1, norm_cfg=norm_cfg,
-                    act_cfg=act_cfg))
+                    self.channels[i - 1],
+                    self.channels[i],
+                    3,
+                    stride=strides[i],
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                )
+            )
         self.layers = nn.Sequential(*blocks)
         self._freeze_stages()
 

@@ -1,1 +1,2 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
+from .bas import convert_bas

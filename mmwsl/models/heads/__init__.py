@@ -1,4 +1,5 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
+from .bas_head import BASHead
 from .cam_head import CAMHead
 
-__all__ = ['CAMHead']
+__all__ = ['CAMHead', 'BASHead']
