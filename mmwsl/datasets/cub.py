@@ -26,8 +26,8 @@ IMAGES_FILE = 'images.txt'
 LABELS_FILE = 'image_class_labels.txt'
 SPLIT_FILE = 'train_test_split.txt'
 BOXES_FILE = 'bounding_boxes.txt'
-IMAGES_DIR = 'images'
-MASKS_DIR = 'segmentations'
+IMAGES_DIR = 'images/'
+MASKS_DIR = 'segmentations/'
 
 
 def load_cub_annotations(
@@ -80,14 +80,19 @@ def load_cub_annotations(
         name for name in required if not fileio.exists(join(data_root, name))
     ]
     if missing:
+        found = (
+            f'missing {", ".join(missing)}'
+            if fileio.exists(data_root)
+            else 'the folder does not exist'
+        )
         problems.add(
             f'CUB-200-2011 not found at {data_root}: expected '
-            f'{", ".join(required)} there, missing {", ".join(missing)}. '
+            f'{", ".join(required)} there ({found}). '
             f'Download CUB_200_2011.tgz from {CUB_URL} and extract it so that '
             f'{join(data_root, IMAGES_FILE)} exists'
             + (
                 '; for masks also extract segmentations.tgz (same page) in '
-                f'{data_root} so that {join(data_root, MASKS_DIR)}/ exists.'
+                f'{data_root} so that {join(data_root, MASKS_DIR)} exists.'
                 if with_mask
                 else '.'
             ),

@@ -189,12 +189,17 @@ def compare_keys(
     path: str,
     problems: DatasetProblems,
     what: str = 'image id',
+    allow_extra: bool = False,
 ) -> None:
     """Record the keys that ``path`` misses or adds relative to the keys of
-    ``ref_path`` (e.g. different line counts between metadata files)."""
+    ``ref_path`` (e.g. different line counts between metadata files).
+
+    With ``allow_extra``, keys of ``path`` that ``ref_path`` does not list
+    are fine (``ref_path`` lists a subset, e.g. a proxy image list).
+    """
     ref_set, key_set = set(reference), set(keys)
     missing = [k for k in reference if k not in key_set]
-    extra = [k for k in keys if k not in ref_set]
+    extra = [] if allow_extra else [k for k in keys if k not in ref_set]
     if missing:
         problems.add(
             f'{len(missing)} {what}(s) of {ref_path} ({len(ref_set)} '

@@ -120,9 +120,14 @@ def load_wsoleval_annotations(
         required += [SIZES_FILE, LOCALIZATION_FILE]
     missing = [n for n in required if not fileio.exists(path[n])]
     if missing:
+        found = (
+            f'missing {", ".join(missing)}'
+            if fileio.exists(metadata_dir)
+            else 'the folder does not exist'
+        )
         problems.add(
             f'wsolevaluation metadata not found at {metadata_dir}: expected '
-            f'{", ".join(required)} there, missing {", ".join(missing)}. '
+            f'{", ".join(required)} there ({found}). '
             f'Copy the metadata/ folder of {WSOLEVAL_URL} (it holds '
             'metadata/<CUB|ILSVRC|OpenImages>/<train|val|test>/) and point '
             'metadata_root at it, or convert the CUB archive with '
@@ -145,6 +150,9 @@ def load_wsoleval_annotations(
         read_records(ids_path, 1, problems), ids_path, problems
     )
     image_ids = list(id_records)
+    # A custom image list (e.g. the proxy ILSVRC list) may be a subset of
+    # the images the other files describe.
+    subset = image_ids_file != IMAGE_IDS_FILE
 
     labels = index_records(
         read_records(path[LABELS_FILE], 2, problems, sep=','),
@@ -152,7 +160,12 @@ def load_wsoleval_annotations(
         problems,
     )
     compare_keys(
-        image_ids, ids_path, list(labels), path[LABELS_FILE], problems
+        image_ids,
+        ids_path,
+        list(labels),
+        path[LABELS_FILE],
+        problems,
+        allow_extra=subset,
     )
 
     sizes: Dict[str, tuple] = {}
@@ -186,7 +199,12 @@ def load_wsoleval_annotations(
     need_sizes = annotation == 'bbox' and require_localization
     if size_index or need_sizes:
         compare_keys(
-            image_ids, ids_path, list(size_index), path[SIZES_FILE], problems
+            image_ids,
+            ids_path,
+            list(size_index),
+            path[SIZES_FILE],
+            problems,
+            allow_extra=subset,
         )
 
     num_fields = 5 if annotation == 'bbox' else 3
@@ -198,7 +216,12 @@ def load_wsoleval_annotations(
         localization.setdefault(fields[0], []).append((lineno, fields[1:]))
     if localization or require_localization:
         compare_keys(
-            image_ids, ids_path, list(localization), loc_path, problems
+            image_ids,
+            ids_path,
+            list(localization),
+            loc_path,
+            problems,
+            allow_extra=subset,
         )
 
     data_list = []
