@@ -9,6 +9,7 @@ and all problems of a dataset are collected before anything is raised, so a
 user repairing a download sees the whole list at once.
 """
 
+import io
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -225,8 +226,6 @@ def image_size(path: str) -> Tuple[int, int]:
     if osp.isfile(path):
         with Image.open(path) as img:
             return img.size
-    import io
-
     with Image.open(io.BytesIO(fileio.get(path))) as img:
         return img.size
 
