@@ -18,10 +18,13 @@ class PackWSOLInputs(PackInputs):
       packed from ``gt_seg_map`` when a mask was loaded,
 
     and the meta keys of mmpretrain's ``PackInputs`` (``img_path``,
-    ``ori_shape``, ``img_shape``, ``scale_factor``, ``flip`` …).
+    ``ori_shape``, ``img_shape``, ``scale_factor``, ``flip`` …) plus
+    ``img_id`` (the wsolevaluation image id, when the dataset gives one).
     """
 
-    def __init__(self, meta_keys=PackInputs.DEFAULT_META_KEYS, **kwargs):
+    DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + ('img_id', )
+
+    def __init__(self, meta_keys=DEFAULT_META_KEYS, **kwargs):
         super().__init__(meta_keys=meta_keys, **kwargs)
 
     def transform(self, results: dict) -> dict:

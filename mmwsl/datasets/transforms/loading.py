@@ -48,12 +48,16 @@ class LoadImageWithCheck(MMCVLoadImageFromFile):
 class LoadWSOLMask(BaseTransform):
     """Load the object mask of a WSOL sample into ``gt_seg_map``.
 
-    Reads ``results['mask_path']`` (a PNG, 0 = background, non-zero = object)
-    and, when present, ``results['ignore_path']`` (non-zero = ignore). The
-    result is an H×W uint8 map with 1 = object, 0 = background, 255 = ignore,
-    stored as ``gt_seg_map`` so that mmcv's geometric transforms (``Resize``,
-    ``RandomFlip``, ``CenterCrop``) and mmwsl's box-aware transforms move it
-    with the image. Samples without ``mask_path`` are passed through.
+    Reads ``results['mask_path']`` (a PNG, or a list of per-instance PNGs
+    that are OR-ed; 0 = background, non-zero = object) and, when present,
+    ``results['ignore_path']`` (non-zero = ignore). The result is an H×W
+    uint8 map with 1 = object, 0 = background, 255 = ignore, where object
+    pixels win over the ignore region (wsolevaluation: ignore = ignore box
+    AND NOT object). It is stored as ``gt_seg_map`` so that the geometric
+    transforms move it with the image. A mask whose size differs from its
+    image's is resized to it with nearest-neighbour interpolation (as
+    wsolevaluation resizes masks on their own). Samples without
+    ``mask_path`` are passed through.
     """
 
     def _read(self, path: str, img_shape: tuple) -> np.ndarray:
@@ -63,22 +67,28 @@ class LoadWSOLMask(BaseTransform):
             raise FileNotFoundError(f'Mask file not found: {path}') from e
         mask = mmcv.imfrombytes(data, flag='unchanged', backend='cv2')
         if mask is None:
-            raise ValueError(f'Cannot decode mask file {path}')
+            raise ValueError(f'Cannot decode mask file {path}: it is corrupt '
+                             f'or not an image.')
         if mask.ndim == 3:
             mask = mask[..., 0]
         if mask.shape[:2] != tuple(img_shape):
-            raise ValueError(f'Mask {path} has shape {mask.shape[:2]} but '
-                             f'its image has shape {tuple(img_shape)}')
-        return mask
+            mask = mmcv.imresize(mask, (img_shape[1], img_shape[0]),
+                                 interpolation='nearest')
+        return mask > 0
 
     def transform(self, results: dict) -> dict:
-        mask_path = results.get('mask_path')
-        if mask_path is None:
+        mask_paths = results.get('mask_path')
+        if mask_paths is None:
             return results
+        if isinstance(mask_paths, str):
+            mask_paths = [mask_paths]
         shape = results['img'].shape[:2]
-        mask = (self._read(mask_path, shape) > 0).astype(np.uint8)
+        fg = np.zeros(shape, bool)
+        for path in mask_paths:
+            fg |= self._read(path, shape)
+        mask = fg.astype(np.uint8)
         ignore_path = results.get('ignore_path')
-        if ignore_path is not None:
-            mask[self._read(ignore_path, shape) > 0] = 255
+        if ignore_path:
+            mask[self._read(ignore_path, shape) & ~fg] = 255
         results['gt_seg_map'] = mask
         return results
