@@ -1,5 +1,8 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 from .bas import BAS
+from .c2am import C2AM
+from .c2am_with_classifier import C2AMWithClassifier
 from .wsol_classifier import WSOLClassifier
 
 __all__ = ['WSOLClassifier', 'BAS']
+__all__ += ['C2AM', 'C2AMWithClassifier']

@@ -1,5 +1,7 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 from .bas_head import BASHead
+from .c2am_head import C2AMHead, pool_foreground_background
 from .cam_head import CAMHead
 
 __all__ = ['CAMHead', 'BASHead']
+__all__ += ['C2AMHead', 'pool_foreground_background']

@@ -1,3 +1,11 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 from .bas_loss import (AreaLoss, BackgroundActivationLoss, area_loss,
                        background_activation_loss)
+from .c2am_loss import (
+    C2AMContrastiveLoss,
+    c2am_contrastive_loss,
+    c2am_negative_loss,
+    c2am_positive_loss,
+    clamped_cosine_similarity,
+    rank_weights,
+)
