@@ -12,19 +12,25 @@
   binary maps (thresholds at or above the peak give the empty map);
 * each binary map is traced on the bounding box of its foreground only
   (``findContours`` with an offset gives the same contours, in the same
-  order, as on the full image: everything outside is background);
+  order, as on the full image: everything outside is background), with
+  ``RETR_LIST`` when every contour is kept (the same contours as
+  ``RETR_TREE``; the order only matters for the largest-contour tie-break);
 * bounding rectangles and contour areas are computed for all contours at
   once in numpy (``cv2.boundingRect`` and ``cv2.contourArea`` on integer
-  points are exactly the min/max and the shoelace formula).
+  points are exactly the min/max and the shoelace formula);
+* for accuracy counting (:func:`correct_per_threshold`), binary maps whose
+  foreground bounding box covers less than the lowest IoU level of every
+  GT box are not traced at all: no box inside it can reach that IoU.
 
-The tests compare it with a literal per-threshold transcription of
-wsolevaluation on random maps.
+The tests compare all of this with the per-threshold loop of
+``tools/analysis_tools/benchmark_metrics.py`` (a transcription of
+wsolevaluation) on random maps, boxes and accuracies alike.
 
 :func:`cam_to_box_bas` is BAS's rule (section 2.2): strict ``>`` on the float
 map, the largest 8-connected component by pixel count, an exclusive unclipped
 box, and the whole image when nothing is above the threshold.
 """
-from typing import List, NamedTuple, Sequence
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -43,13 +49,14 @@ class _LevelBoxes(NamedTuple):
         boxes: (M, 4) int64 boxes of all levels, level after level; an empty
             level contributes the single box [0, 0, 0, 0].
         starts: (L,) index of each level's first box in ``boxes``.
-        counts: (L,) number of boxes of each level (at least 1).
         level_of_threshold: (T,) level index of each threshold.
+        skipped: (L,) levels left out because no box of theirs can reach
+            ``min_iou`` with a GT box (they hold the box [0, 0, 0, 0]).
     """
     boxes: np.ndarray
     starts: np.ndarray
-    counts: np.ndarray
     level_of_threshold: np.ndarray
+    skipped: np.ndarray
 
 
 def _as_thresholds(thresholds) -> np.ndarray:
@@ -61,9 +68,42 @@ def _as_thresholds(thresholds) -> np.ndarray:
     return thresholds
 
 
-def _level_boxes(cam: np.ndarray, thresholds: Sequence[float],
-                 multi_contour: bool) -> _LevelBoxes:
-    """Boxes at every distinct binary map of a validated float64 CAM."""
+def _first_last(mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """First and last True index along axis 1 of a 2-D bool array."""
+    return mask.argmax(axis=1), mask.shape[1] - 1 - mask[:, ::-1].argmax(
+        axis=1)
+
+
+def _iou_upper_bound(regions: np.ndarray, gt_boxes: np.ndarray) -> np.ndarray:
+    """``max_g |R ∩ g| / |g|`` (+1 pixel areas) for each region R.
+
+    Every box inside R has ``IoU(b, g) = |b∩g| / (|b| + |g| - |b∩g|) <=
+    |R∩g| / |g|``; the float division rounds monotonically, so a bound below
+    the float IoU level proves the computed IoU is below it too.
+    """
+    r = regions[:, None, :]
+    g = gt_boxes[None, :, :]
+    inter = (np.maximum(
+        0,
+        np.minimum(r[..., 2], g[..., 2]) - np.maximum(r[..., 0], g[..., 0]) +
+        1) * np.maximum(
+            0,
+            np.minimum(r[..., 3], g[..., 3]) -
+            np.maximum(r[..., 1], g[..., 1]) + 1))
+    area = (g[..., 2] - g[..., 0] + 1) * (g[..., 3] - g[..., 1] + 1)
+    return (inter / np.maximum(area, 1)).max(axis=1)
+
+
+def _level_boxes(cam: np.ndarray,
+                 thresholds: Sequence[float],
+                 multi_contour: bool,
+                 gt_boxes: Optional[np.ndarray] = None,
+                 min_iou: Optional[float] = None) -> _LevelBoxes:
+    """Boxes at every distinct binary map of a validated float64 CAM.
+
+    With ``gt_boxes`` and ``min_iou``, levels whose boxes provably all have
+    IoU < ``min_iou`` with every GT box are not traced (``skipped``).
+    """
     height, width = cam.shape
     scoremap = (cam * 255).astype(np.uint8)
     thresholds = _as_thresholds(thresholds)
@@ -75,44 +115,55 @@ def _level_boxes(cam: np.ndarray, thresholds: Sequence[float],
     # S8 > t  <=>  S8 >= present[pos] with pos the first value above t.
     pos = np.searchsorted(present, int_thresholds, side='right')
     levels, level_of_threshold = np.unique(pos, return_inverse=True)
+    empty = levels >= len(present)
+    values = present[levels[~empty]]
 
-    row_peak = scoremap.max(axis=1)
-    col_peak = scoremap.max(axis=0)
+    # Bounding box of each level's foreground: the region traced.
+    y0, y1 = _first_last(scoremap.max(axis=1)[None, :] >= values[:, None])
+    x0, x1 = _first_last(scoremap.max(axis=0)[None, :] >= values[:, None])
+    skipped = np.zeros(len(levels), dtype=bool)
+    if gt_boxes is not None and min_iou is not None and len(values):
+        regions = np.stack([
+            x0, y0,
+            np.minimum(x1 + 1, width - 1),
+            np.minimum(y1 + 1, height - 1)
+        ], axis=1)
+        skipped[~empty] = _iou_upper_bound(regions, gt_boxes) < min_iou
+
+    # Every contour of a binary map gives a box with multi_contour, so the
+    # cheaper RETR_LIST (same contours, no hierarchy) is enough; picking the
+    # largest contour depends on wsolevaluation's RETR_TREE order on ties.
+    mode = cv2.RETR_LIST if multi_contour else cv2.RETR_TREE
     point_sets: List[np.ndarray] = []
     counts = np.ones(len(levels), dtype=np.int64)
-    empty = np.zeros(len(levels), dtype=bool)
-    for i, p in enumerate(levels):
-        if p >= len(present):
-            empty[i] = True
+    traced = np.zeros(len(levels), dtype=bool)
+    for j, value, top, bottom, left, right in zip(
+            np.flatnonzero(~empty).tolist(), values.tolist(), y0.tolist(),
+            (y1 + 1).tolist(), x0.tolist(), (x1 + 1).tolist()):
+        if skipped[j]:
             continue
-        value = int(present[p])
-        rows = np.flatnonzero(row_peak >= value)
-        cols = np.flatnonzero(col_peak >= value)
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        _, binary = cv2.threshold(scoremap[y0:y1, x0:x1], value - 1, 255,
-                                  cv2.THRESH_BINARY)
+        _, binary = cv2.threshold(scoremap[top:bottom, left:right],
+                                  value - 1, 255, cv2.THRESH_BINARY)
         contours = cv2.findContours(
-            binary,
-            cv2.RETR_TREE,
-            cv2.CHAIN_APPROX_SIMPLE,
-            offset=(int(x0), int(y0)))[_CONTOUR_INDEX]
+            binary, mode, cv2.CHAIN_APPROX_SIMPLE,
+            offset=(left, top))[_CONTOUR_INDEX]
         if not multi_contour and len(contours) > 1:
             contours = (contours[_largest_contour(contours)], )
-        counts[i] = len(contours)
+        counts[j] = len(contours)
+        traced[j] = True
         point_sets.extend(contours)
 
     boxes = np.zeros((int(counts.sum()), 4), dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     if point_sets:
-        boxes[np.repeat(~empty, counts)] = _bounding_boxes(
+        boxes[np.repeat(traced, counts)] = _bounding_boxes(
             point_sets, width, height)
-    return _LevelBoxes(boxes, starts, counts, level_of_threshold)
+    return _LevelBoxes(boxes, starts, level_of_threshold, skipped)
 
 
 def _largest_contour(contours) -> int:
     """Index of the first contour of maximal ``cv2.contourArea``."""
-    lengths = np.fromiter((len(c) for c in contours), dtype=np.int64,
-                          count=len(contours))
+    lengths = np.array(list(map(len, contours)), dtype=np.int64)
     points = np.concatenate(contours).reshape(-1, 2).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     prev = np.arange(len(points)) - 1
@@ -128,8 +179,7 @@ def _bounding_boxes(point_sets, width: int, height: int) -> np.ndarray:
     """wsolevaluation boxes of contours:
     ``[x, y, min(x + w, W - 1), min(y + h, H - 1)]`` with
     ``(x, y, w, h) = cv2.boundingRect(contour)``."""
-    lengths = np.fromiter((len(c) for c in point_sets), dtype=np.int64,
-                          count=len(point_sets))
+    lengths = np.array(list(map(len, point_sets)), dtype=np.int64)
     points = np.concatenate(point_sets).reshape(-1, 2)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     boxes = np.empty((len(point_sets), 4), dtype=np.int64)

@@ -35,6 +35,24 @@ def _check_gt_boxes(gt_boxes, name: str) -> np.ndarray:
     return gt_boxes
 
 
+def _level_best_iou(cam: np.ndarray,
+                    gt_boxes: np.ndarray,
+                    thresholds: Sequence[float],
+                    multi_contour: bool,
+                    pixel_offset: int = 1,
+                    min_iou: Optional[float] = None) -> np.ndarray:
+    """Best IoU at each threshold of a validated CAM; with ``min_iou``,
+    thresholds whose boxes provably stay below it get -1 (the bound assumes
+    the +1 pixel IoU)."""
+    if min_iou is not None and pixel_offset != 1:
+        raise ValueError('level skipping needs pixel_offset=1.')
+    level = _level_boxes(cam, thresholds, multi_contour, gt_boxes, min_iou)
+    ious = _pairwise_iou(level.boxes, gt_boxes, pixel_offset).max(axis=1)
+    best = np.maximum.reduceat(ious, level.starts)
+    best[level.skipped] = -1
+    return best[level.level_of_threshold]
+
+
 def best_iou_per_threshold(cam,
                            gt_boxes,
                            thresholds: Sequence[float],
@@ -50,9 +68,30 @@ def best_iou_per_threshold(cam,
     """
     cam = check_scoremap(cam, name)
     gt_boxes = _check_gt_boxes(gt_boxes, f'{name}: gt_boxes')
-    level = _level_boxes(cam, thresholds, multi_contour)
-    ious = _pairwise_iou(level.boxes, gt_boxes, 1).max(axis=1)
-    return np.maximum.reduceat(ious, level.starts)[level.level_of_threshold]
+    return _level_best_iou(cam, gt_boxes, thresholds, multi_contour)
+
+
+def correct_per_threshold(cam,
+                          gt_boxes,
+                          thresholds: Sequence[float],
+                          iou_thresholds: Sequence[float] = (30, 50, 70),
+                          multi_contour: bool = True,
+                          name: str = 'cam') -> np.ndarray:
+    """Whether one image is localised at each CAM threshold and IoU level.
+
+    Same result as ``count_correct(best_iou_per_threshold(...))`` but
+    thresholds whose foreground cannot reach the lowest IoU level with any
+    GT box are not traced at all.
+
+    Returns:
+        np.ndarray: bool array of shape (len(iou_thresholds), T).
+    """
+    cam = check_scoremap(cam, name)
+    gt_boxes = _check_gt_boxes(gt_boxes, f'{name}: gt_boxes')
+    min_iou = min(d / 100 for d in iou_thresholds)
+    ious = _level_best_iou(cam, gt_boxes, thresholds, multi_contour,
+                           min_iou=min_iou)
+    return count_correct(ious, iou_thresholds)
 
 
 def _check_lengths(**sequences) -> int:
@@ -81,9 +120,9 @@ def box_acc_curve(cams: Sequence,
     thresholds = _as_thresholds(thresholds)
     correct = np.zeros((len(iou_thresholds), len(thresholds)), np.int64)
     for i, (cam, boxes) in enumerate(zip(cams, gt_boxes)):
-        ious = best_iou_per_threshold(cam, boxes, thresholds, multi_contour,
-                                      name=f'cams[{i}]')
-        correct += count_correct(ious, iou_thresholds)
+        correct += correct_per_threshold(cam, boxes, thresholds,
+                                         iou_thresholds, multi_contour,
+                                         f'cams[{i}]')
     return correct * 100. / num
 
 
@@ -161,11 +200,8 @@ def _best_iou_bas(cam, gt_boxes, thresholds, box_rule, multi_contour,
         boxes = cam_to_box_bas(cam, thresholds)
         return _pairwise_iou(boxes, gt_boxes, pixel_offset).max(axis=1)
     if box_rule == 'wsolevaluation':
-        level = _level_boxes(check_scoremap(cam, name), thresholds,
-                             multi_contour)
-        ious = _pairwise_iou(level.boxes, gt_boxes, pixel_offset).max(axis=1)
-        return np.maximum.reduceat(ious,
-                                   level.starts)[level.level_of_threshold]
+        return _level_best_iou(check_scoremap(cam, name), gt_boxes,
+                               thresholds, multi_contour, pixel_offset)
     raise ValueError(f"box_rule must be 'bas' or 'wsolevaluation', "
                      f'not {box_rule!r}.')
 
