@@ -65,6 +65,7 @@ else
     log "installing mmengine, mmsegmentation, mmpretrain and the runtime/test requirements"
     pipi "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
         -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+        -r "$ROOT/requirements/optional.txt" \
         "setuptools==80.9.0" "numpy>=2.0,<2.4"
     "$PY" -c 'import mmcv.ops, mmseg.models, mmpretrain.models' \
         || { log "the installed stack does not import; see the error above"; exit 1; }
