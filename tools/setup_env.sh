@@ -73,7 +73,8 @@ else
 fi
 
 # Editable install of this checkout (cheap; redone when the environment points elsewhere).
-CURRENT=$(cd / && "$PY" -c 'import mmwsl, os; print(os.path.dirname(os.path.dirname(os.path.abspath(mmwsl.__file__))))' 2>/dev/null || true)
+CURRENT=$(cd / && "$PY" -c 'import importlib.util as u, os
+s = u.find_spec("mmwsl"); print(os.path.dirname(os.path.dirname(s.origin)) if s else "")' 2>/dev/null || true)
 if [ "$CURRENT" != "$ROOT" ]; then
     log "installing mmwsl from $ROOT in editable mode"
     pipi --no-deps --no-build-isolation -e "$ROOT"

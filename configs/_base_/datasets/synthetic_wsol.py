@@ -47,5 +47,9 @@ val_dataloader = dict(
 )
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='mmwsl.WSOLMetric')
+# GT-known / Top-1 Loc at a fixed CAM threshold of 0.2 (BAS protocol),
+# MaxBoxAccV2 over all thresholds (wsolevaluation) and PxAP from the masks.
+# With 4 classes only top-1 is meaningful.
+val_evaluator = dict(type='mmwsl.WSOLMetric', loc_thresholds=(0.2, ),
+                     topk=(1, ))
 test_evaluator = val_evaluator
