@@ -11,8 +11,12 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmwsl.utils import register_all_modules  # noqa: E402
-from mmwsl.utils.launch import (check_amp, fix_dataloaders,  # noqa: E402
-                                load_config, setup_launcher)
+from mmwsl.utils.launch import (  # noqa: E402
+    check_amp,
+    fix_dataloaders,
+    load_config,
+    setup_launcher,
+)
 
 
 def parse_args():

@@ -12,8 +12,13 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmwsl.utils import register_all_modules  # noqa: E402
-from mmwsl.utils.launch import (check_amp, ensure_safe_checkpoints,  # noqa
-                                fix_dataloaders, load_config, setup_launcher)
+from mmwsl.utils.launch import (  # noqa
+    check_amp,
+    ensure_safe_checkpoints,
+    fix_dataloaders,
+    load_config,
+    setup_launcher,
+)
 
 
 def parse_args():

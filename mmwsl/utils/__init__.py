@@ -1,6 +1,9 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
-from .checkpoint import (UnsafeCheckpointError, install_safe_checkpoint_loader,
-                         load_checkpoint_safely)
+from .checkpoint import (
+                         UnsafeCheckpointError,
+                         install_safe_checkpoint_loader,
+                         load_checkpoint_safely,
+)
 from .collect_env import collect_env
 from .dependency import DependencyError, check_dependencies
 from .setup_env import register_all_modules

@@ -29,6 +29,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         DefaultScope.get_instance('mmwsl', scope_name='mmwsl')
     elif current.scope_name != 'mmwsl':
         warnings.warn(f'The current default scope "{current.scope_name}" is '
-                      'not "mmwsl"; creating a new "mmwsl" scope instance.')
+                      'not "mmwsl"; creating a new "mmwsl" scope instance.',
+                      stacklevel=2)
         stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S%f')
         DefaultScope.get_instance(f'mmwsl-{stamp}', scope_name='mmwsl')

@@ -3,8 +3,11 @@ import cv2
 import numpy as np
 import pytest
 
-from mmwsl.datasets.transforms import (LoadImageWithCheck, LoadWSOLMask,
-                                       PackWSOLInputs)
+from mmwsl.datasets.transforms import (
+    LoadImageWithCheck,
+    LoadWSOLMask,
+    PackWSOLInputs,
+)
 
 
 def _write(path, array):
