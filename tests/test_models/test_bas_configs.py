@@ -3,6 +3,7 @@
 groups and learning-rate schedules (spec section 7.2, "LR checks")."""
 
 import glob
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -39,6 +40,16 @@ DATASETS = {
 }
 
 
+def _metafile():
+    import yaml
+
+    with open(osp.join(CONFIG_DIR, 'metafile.yml')) as f:
+        return {m['Name']: m for m in yaml.safe_load(f)['Models']}
+
+
+METAFILE = _metafile()
+
+
 def _name(path):
     return osp.splitext(osp.basename(path))[0]
 
@@ -54,6 +65,9 @@ def _model_cfg(cfg):
 def test_all_configs_present():
     names = {_name(p) for p in CONFIGS}
     assert names == set(RECIPES) | {'bas_resnet18_synthetic'}
+    assert set(METAFILE) == names
+    for name, entry in METAFILE.items():
+        assert entry['Config'] == f'configs/bas/{name}.py'
 
 
 @pytest.mark.parametrize('name', sorted(RECIPES))
@@ -124,6 +138,8 @@ def test_config_model_shapes(name):
     model = MODELS.build(_model_cfg(cfg)).to('meta').eval()
     out = model(torch.empty(1, 3, 224, 224, device='meta'), mode='tensor')
     k = cfg.model.head.num_classes
+    params = sum(p.numel() for p in model.parameters())
+    assert params == METAFILE[name]['Metadata']['Parameters']
     assert out['cls_score'].shape == (1, k)
     assert out['fg_map'].shape == (1, k, 28, 28)
     assert out['cams'].shape == (1, k, 14, 14)
@@ -272,3 +288,45 @@ def test_synthetic_config_train_step():
         samples = model.val_step(data)
     assert samples[0].cam.shape == (128, 128)
     assert 0 <= float(samples[0].cam.min()) <= float(samples[0].cam.max()) <= 1
+
+
+def _benchmark_tool():
+    path = osp.join(
+        CONFIG_DIR, '..', '..', 'tools', 'analysis_tools', 'benchmark_train.py'
+    )
+    spec = importlib.util.spec_from_file_location('benchmark_train', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_train_tool(tmp_path):
+    tool = _benchmark_tool()
+    config = osp.join(CONFIG_DIR, 'bas_resnet18_synthetic.py')
+    assert tool.input_size_of(Config.fromfile(config)) == 128
+    out = tmp_path / 'bench.json'
+    result = tool.main(
+        [
+            config,
+            '--batch-size',
+            '2',
+            '--input-size',
+            '64',
+            '--iters',
+            '1',
+            '--warmup',
+            '0',
+            '--device',
+            'cpu',
+            '--out',
+            str(out),
+        ]
+    )
+    assert result['images_per_s'] > 0
+    assert result['peak_memory_mib'] >= result['rss_after_build_mib'] > 0
+    assert result['memory_kind'] == 'peak RSS of the process'
+    assert out.exists()
+    cub = Config.fromfile(osp.join(CONFIG_DIR, 'bas_resnet50_cub.py'))
+    assert tool.input_size_of(cub) == 224
+    with pytest.raises(SystemExit, match='--amp needs a GPU'):
+        tool.main([config, '--device', 'cpu', '--amp'])

@@ -132,3 +132,16 @@ def test_area_loss_module_weight_and_batch_mean():
     assert module.loss_name == 'loss_area'
     fg_map = torch.stack([torch.full((28, 28), 0.5), torch.ones(28, 28)])
     assert module(fg_map).item() == pytest.approx(1.5 * 0.75)
+
+
+def test_bas_loss_half_precision_inputs():
+    """Zero logits in float16 (mixed precision) give 0, not NaN: the ratio
+    is computed in float32, where the 1e-8 of the denominator survives."""
+    zeros = torch.zeros(2, dtype=torch.float16)
+    loss = background_activation_loss(zeros, zeros)
+    assert loss.dtype == torch.float32 and loss.item() == 0
+    loss = _bas(*A1, masked_value=1.0)
+    half = background_activation_loss(
+        torch.tensor(A1[0]).half(), torch.tensor(A1[1]).half()
+    )
+    assert half.item() == pytest.approx(loss.item())

@@ -26,6 +26,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
@@ -175,6 +176,8 @@ def main(argv=None) -> dict:
     torch.manual_seed(args.seed)
 
     register_all_modules()
+    # Quiet mmengine's per-parameter optimizer log.
+    MMLogger.get_instance('benchmark_train', log_level='WARNING')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -50,7 +50,8 @@ def background_activation_loss(
             f'got {tuple(score.shape)} and '
             f'{tuple(bg_score.shape)}'
         )
-    score = score.detach()
+    # float32: under mixed precision 1e-8 would vanish next to a zero logit.
+    score, bg_score = score.detach().float(), bg_score.float()
     if relu:
         score, bg_score = score.relu(), bg_score.relu()
     ratio = bg_score / (score + eps)
