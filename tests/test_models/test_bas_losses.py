@@ -1,14 +1,18 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 """BAS loss terms against the numeric cases of the BAS spec (section 7.2)."""
 
+import math
+
 import pytest
 import torch
 
 from mmwsl.models.losses import (
     AreaLoss,
     BackgroundActivationLoss,
+    PositiveNegativeSoftmaxLoss,
     area_loss,
     background_activation_loss,
+    positive_negative_softmax_loss,
 )
 from mmwsl.registry import MODELS
 
@@ -145,3 +149,48 @@ def test_bas_loss_half_precision_inputs():
         torch.tensor(A1[0]).half(), torch.tensor(A1[1]).half()
     )
     assert half.item() == pytest.approx(loss.item())
+
+
+def _mcls_batch():
+    logits = torch.zeros(2, 20)
+    logits[0, 0] = 2
+    labels = torch.zeros(2, 20)
+    labels[0, :2] = 1
+    labels[1, 5] = 1
+    return logits, labels
+
+
+def test_multilabel_loss_single_image():
+    """s_0 = 2, other logits 0, positives {0, 1}: log(1 + 18 e^-2) +
+    log 19."""
+    logits, labels = _mcls_batch()
+    loss = positive_negative_softmax_loss(logits[:1], labels[:1])
+    assert loss.item() == pytest.approx(4.178757, abs=1e-6)
+    expected = math.log(1 + 18 * math.exp(-2)) + math.log(19)
+    assert loss.item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_multilabel_loss_batch_and_module():
+    logits, labels = _mcls_batch()
+    loss = positive_negative_softmax_loss(logits, labels)
+    assert loss.item() == pytest.approx(3.587245, abs=1e-6)
+    # Not the multilabel soft margin loss.
+    soft_margin = torch.nn.functional.multilabel_soft_margin_loss(
+        logits, labels
+    )
+    assert soft_margin.item() == pytest.approx(0.678992, abs=1e-6)
+    module = MODELS.build(dict(type='mmwsl.PositiveNegativeSoftmaxLoss'))
+    assert isinstance(module, PositiveNegativeSoftmaxLoss)
+    assert module(logits, labels).item() == pytest.approx(3.587245, abs=1e-6)
+
+
+def test_multilabel_loss_edge_cases():
+    logits = torch.randn(2, 4, requires_grad=True)
+    # All classes positive (no negatives) or none positive: no loss.
+    labels = torch.tensor([[1.0, 1, 1, 1], [0, 0, 0, 0]])
+    loss = positive_negative_softmax_loss(logits, labels)
+    assert loss.item() == 0
+    loss.backward()
+    assert torch.isfinite(logits.grad).all()
+    with pytest.raises(ValueError, match=r'\(B, K\)'):
+        positive_negative_softmax_loss(torch.zeros(2, 3), torch.zeros(2, 4))

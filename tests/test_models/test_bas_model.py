@@ -4,6 +4,7 @@ background-branch semantics and inference maps (BAS spec sections 1, 2.7,
 4.1 and 7)."""
 
 import copy
+import functools
 
 import cv2
 import numpy as np
@@ -312,3 +313,46 @@ def test_train_step_updates_and_keeps_running_stats_consistent():
     assert {'loss', 'loss_cls', 'loss_fg', 'loss_bg', 'loss_area'} <= set(log)
     assert all(torch.isfinite(v) for v in log.values())
     assert not torch.equal(before, model.head.generator.weight)
+
+
+def _block_map():
+    fg = torch.zeros(28, 28)
+    fg[7:14, 14:21] = 1
+    return fg
+
+
+def _two_blobs():
+    fg = torch.zeros(28, 28)
+    fg[2:6, 2:6] = 1
+    fg[15:27, 10:25] = 0.8
+    return fg
+
+
+# Spec section 7.2, "Box extraction": a 28x28 map through the BAS inference
+# map (min-max normalisation, bilinear resize to 224) and the BAS box rule.
+BOX_CASES = [
+    (_block_map, 0.1, [109, 53, 171, 115]),
+    (_block_map, 0.5, [112, 56, 168, 112]),
+    (_block_map, 0.9, [115, 59, 165, 109]),
+    (_two_blobs, 0.1, [77, 117, 203, 219]),
+    (_two_blobs, 0.5, [81, 121, 199, 215]),
+    (_two_blobs, 0.85, [19, 19, 45, 45]),
+    (lambda: torch.full((28, 28), 0.3), 0.1, [0, 0, 224, 224]),
+    (lambda: torch.full((28, 28), 0.3), 0.5, [0, 0, 224, 224]),
+]
+
+
+@functools.lru_cache
+def _bas_test_cfg():
+    """The default inference-map settings of mmwsl.BAS."""
+    model = build_bas('mobilenetv1', num_classes=2, mid_channels=(8,))
+    return dict(model.test_cfg)
+
+
+@pytest.mark.parametrize('make_map, threshold, box', BOX_CASES)
+def test_inference_map_boxes(make_map, threshold, box):
+    from mmwsl.evaluation.functional import cam_to_box_bas
+    from mmwsl.models.layers import localization_map
+
+    cam = localization_map(make_map()[None], (224, 224), **_bas_test_cfg())[0]
+    assert cam_to_box_bas(cam, [threshold]).tolist() == [box]

@@ -1,6 +1,12 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
-from .bas_loss import (AreaLoss, BackgroundActivationLoss, area_loss,
-                       background_activation_loss)
+from .bas_loss import (
+    AreaLoss,
+    BackgroundActivationLoss,
+    PositiveNegativeSoftmaxLoss,
+    area_loss,
+    background_activation_loss,
+    positive_negative_softmax_loss,
+)
 from .c2am_loss import (
     C2AMContrastiveLoss,
     c2am_contrastive_loss,

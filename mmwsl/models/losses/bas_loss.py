@@ -73,6 +73,38 @@ def area_loss(fg_map: torch.Tensor) -> torch.Tensor:
     return fg_map.flatten(1).mean(1).mean()
 
 
+def positive_negative_softmax_loss(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Multi-label classification loss of BAS for WSSS (``L_mcls``).
+
+    Every positive class of an image competes in a softmax only against the
+    image's negative classes:
+
+    ``L = 1/B sum_i sum_{k in pos(i)} -log(e^{s_ik} / (e^{s_ik} +
+    sum_{j in neg(i)} e^{s_ij}))``
+
+    Args:
+        logits: ``(B, K)`` class scores.
+        labels: ``(B, K)`` multi-hot targets (1 = positive).
+
+    Returns:
+        Scalar loss (summed over positives, averaged over images).
+    """
+    if logits.shape != labels.shape or logits.dim() != 2:
+        raise ValueError(
+            f'logits and labels must both be (B, K), got '
+            f'{tuple(logits.shape)} and {tuple(labels.shape)}'
+        )
+    logits = logits.float()
+    positive = labels > 0
+    negatives = logits.masked_fill(positive, float('-inf'))
+    neg_lse = negatives.logsumexp(dim=1, keepdim=True)  # (B, 1)
+    per_class = torch.logaddexp(logits, neg_lse) - logits
+    per_class = per_class.masked_fill(~positive, 0)
+    return per_class.sum(1).mean()
+
+
 @MODELS.register_module()
 class BackgroundActivationLoss(nn.Module):
     """Module form of :func:`background_activation_loss` (``loss_bg``).
@@ -133,6 +165,33 @@ class AreaLoss(nn.Module):
     def forward(self, fg_map: torch.Tensor) -> torch.Tensor:
         """``fg_map``: ``(B, h, w)`` foreground maps."""
         return self.loss_weight * area_loss(fg_map)
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+
+@MODELS.register_module()
+class PositiveNegativeSoftmaxLoss(nn.Module):
+    """Module form of :func:`positive_negative_softmax_loss`.
+
+    Args:
+        loss_weight: Weight of the term.
+        loss_name: Key of the term in the loss dict.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_cls'):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(
+        self, logits: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """``logits`` ``(B, K)``; ``labels`` ``(B, K)`` multi-hot."""
+        return self.loss_weight * positive_negative_softmax_loss(
+            logits, labels
+        )
 
     @property
     def loss_name(self) -> str:
