@@ -29,7 +29,9 @@ class C2AMWithClassifier(BaseModel):
     Args:
         localizer: Localizer model config.
         classifier: Classifier model config (e.g. ``mmpretrain.
-            ImageClassifier`` or ``mmwsl.WSOLClassifier``).
+            ImageClassifier`` or ``mmwsl.WSOLClassifier``); an
+            ``mmpretrain.*`` model is built in the mmpretrain scope, so its
+            unqualified defaults resolve.
         localizer_checkpoint: Optional checkpoint of the localizer.
         classifier_checkpoint: Optional checkpoint of the classifier.
         classifier_input_size: ``(H, W)`` the input is resized to
@@ -55,6 +57,11 @@ class C2AMWithClassifier(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg
         )
         self.localizer = MODELS.build(localizer)
+        classifier = dict(classifier)
+        if str(classifier.get('type', '')).startswith('mmpretrain.'):
+            # Its unqualified defaults (data preprocessor, loss) are
+            # mmpretrain types.
+            classifier.setdefault('_scope_', 'mmpretrain')
         self.classifier = MODELS.build(classifier)
         self.localizer_checkpoint = localizer_checkpoint
         self.classifier_checkpoint = classifier_checkpoint
