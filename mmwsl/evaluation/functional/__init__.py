@@ -40,6 +40,18 @@ from .segmentation import (
     sweep_histogram,
 )
 
+# isort: split
+# WSSS pseudo-label quality; these supersede segmentation.py's versions.
+from .contour_fscore import contour_fscore  # noqa: F811
+from .pseudo_label import (  # noqa
+    ThresholdSweep,
+    activation_thresholds,
+    cams_to_label_map,
+    confusion_matrix,
+    iou_from_confusion,
+    pseudo_label_miou,
+)
+
 __all__ = [
     'cam_to_boxes', 'cam_to_box_bas', 'box_iou', 'check_box_convention',
     'resize_bbox', 'resize_crop_bbox', 'best_iou_per_threshold',

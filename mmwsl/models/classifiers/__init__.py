@@ -2,7 +2,8 @@
 from .bas import BAS
 from .c2am import C2AM
 from .c2am_with_classifier import C2AMWithClassifier
+from .multilabel_cam import MultiLabelCAMClassifier
 from .wsol_classifier import WSOLClassifier
 
-__all__ = ['WSOLClassifier', 'BAS']
+__all__ = ['WSOLClassifier', 'BAS', 'MultiLabelCAMClassifier']
 __all__ += ['C2AM', 'C2AMWithClassifier']

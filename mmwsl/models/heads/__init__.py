@@ -2,6 +2,7 @@
 from .bas_head import BASHead
 from .c2am_head import C2AMHead, pool_foreground_background
 from .cam_head import CAMHead
+from .multilabel_cam_head import MultiLabelCAMHead
 
-__all__ = ['CAMHead', 'BASHead']
+__all__ = ['CAMHead', 'BASHead', 'MultiLabelCAMHead']
 __all__ += ['C2AMHead', 'pool_foreground_background']
