@@ -1,6 +1,7 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 from .cub import CUBWSOLDataset, load_cub_annotations
 from .image_folder import ImageFolderDataset
+from .pseudo_box import PseudoBoxDataset
 from .synthetic import SyntheticWSOLDataset, SyntheticWSSSDataset
 from .transforms import *  # noqa: F401,F403
 from .wsoleval import WSOLEvalDataset, load_wsoleval_annotations

@@ -13,9 +13,18 @@ from .geometric import (
     resize_boxes,
 )
 from .loading import LoadImageWithCheck, LoadWSOLMask
+from .psol import (
+    LoadPseudoBox,
+    PackPSOLTarget,
+    PSOLRandomFlip,
+    RandomResizedBoxCrop,
+)
 
 __all__ = ['LoadImageWithCheck', 'LoadWSOLMask', 'PackWSOLInputs']
 __all__ += [
     'WSOLResize', 'WSOLCenterCrop', 'WSOLRandomFlip', 'WSOLRandomCrop',
     'WSOLRandomResizedCrop', 'resize_boxes', 'crop_boxes', 'flip_boxes'
+]
+__all__ += [
+    'LoadPseudoBox', 'RandomResizedBoxCrop', 'PSOLRandomFlip', 'PackPSOLTarget'
 ]
