@@ -212,18 +212,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     pl_cfg = dict(cfg.get('pseudo_label_cfg') or {})
 
-    if args.device is None:
-        device = f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu'
-    else:
-        device = args.device
-    model = init_model(cfg, args.checkpoint, device=device)
-
     samples, classes, split = build_samples(cfg)
-    if hasattr(model, 'num_classes') and model.num_classes != len(classes):
-        raise ValueError(
-            f'The model has {model.num_classes} classes but '
-            f'the dataset {len(classes)}.'
-        )
     img_root, names, img_suffix = image_names([s['img_path'] for s in samples])
     scales = tuple(args.scales or pl_cfg.get('scales', DEFAULT_SCALES))
     flip = not args.no_flip and pl_cfg.get('flip', True)
@@ -281,11 +270,24 @@ def main(argv=None):
         ),
     )
 
+    # Refuse a folder of other settings before any work or write.
+    writer.check_folder()
+
+    if args.device is None:
+        device = f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu'
+    else:
+        device = args.device
+    model = init_model(cfg, args.checkpoint, device=device)
+
+    if hasattr(model, 'num_classes') and model.num_classes != len(classes):
+        raise ValueError(
+            f'The model has {model.num_classes} classes but '
+            f'the dataset {len(classes)}.'
+        )
     if rank == 0:
         writer.prepare()
     if world_size > 1:
         dist.barrier()
-    writer.check_folder()  # every rank checks the same folder state
 
     loader = LoadImageWithCheck()
     stats = generate_pseudo_labels(

@@ -23,7 +23,7 @@ Output folder::
     meta.json                  settings that determine the files (checked
                                on every run) and where the images are
     cams/<name>.npz            keys (K,) int64 class indices (0-based),
-                               cam (K, H, W) maps in [0, 1)
+                               cam (K, H, W) maps in [0, 1]
     ann_dir/<name>.png         uint8 labels: 0 background, c + 1 class c,
                                255 ignore
     splits/<split>.txt         the names, one per line (MMSeg ann_file)
@@ -165,7 +165,8 @@ def normalize_cams(
         keys: the image's class indices (0-based).
 
     Returns:
-        torch.Tensor: ``(len(keys), H, W)`` maps in ``[0, 1)``.
+        torch.Tensor: ``(len(keys), H, W)`` maps in ``[0, 1)`` (``[0, 1]`` once
+        stored as float16).
     """
     keys = torch.as_tensor(list(keys), dtype=torch.long, device=cams.device)
     if len(keys) and (keys.min() < 0 or keys.max() >= len(cams)):

@@ -35,13 +35,13 @@ import time
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmwsl.apis.pseudo_label import (
     PseudoLabelWriter,  # noqa: E402
     load_cams_npz,
 )
+from mmwsl.datasets.wsss_labels import read_label_map  # noqa: E402
 from mmwsl.evaluation.functional.contour_fscore import (  # noqa: E402
     contour_counts,
     fscore_from_counts,
@@ -134,18 +134,8 @@ def read_names(path: str) -> list:
 
 
 def read_label_png(path: str, what: str) -> np.ndarray:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} {path} not found.')
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f'Cannot decode {what} {path}.')
-    if img.ndim == 3:
-        raise ValueError(
-            f'{what} {path} is a colour image; expected a '
-            f'single-channel label map (palette PNGs are read '
-            f'as their indices).'
-        )
-    return img
+    """Label PNG as class indices (palette PNGs give their indices)."""
+    return read_label_map(path, what)
 
 
 def list_files(folder: str, ext: str) -> list:
