@@ -33,7 +33,9 @@ model = dict(
             strides=(1, 2, 2, 1),
             out_indices=(2, 3),
         ),
-        head=dict(type='mmwsl.C2AMHead', in_channels=2048 + 1024, in_index=(1, 0)),
+        head=dict(
+            type='mmwsl.C2AMHead', in_channels=2048 + 1024, in_index=(1, 0)
+        ),
     ),
     classifier=dict(
         type='mmpretrain.ImageClassifier',

@@ -21,7 +21,9 @@ _base_ = ['./c2am_resnet50_voc12.py']
 
 image_scale = (128, 256)  # (w, h)
 train_pipeline = [
-    dict(type='mmwsl.LoadImageWithCheck', color_type='color_ignore_orientation'),
+    dict(
+        type='mmwsl.LoadImageWithCheck', color_type='color_ignore_orientation'
+    ),
     dict(type='mmwsl.WSOLResize', scale=image_scale, backend='pillow'),
     dict(type='mmwsl.WSOLRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmwsl.PackWSOLInputs'),

@@ -36,7 +36,9 @@ model = dict(
         strides=(1, 2, 2, 1),
         out_indices=(2, 3),
         norm_cfg=dict(type='BN', requires_grad=True),
-        init_cfg=dict(type='Pretrained', checkpoint='moco_r50_v2-e3b0c442.pth'),
+        init_cfg=dict(
+            type='Pretrained', checkpoint='moco_r50_v2-e3b0c442.pth'
+        ),
     ),
     head=dict(
         type='mmwsl.C2AMHead',
@@ -47,7 +49,9 @@ model = dict(
 )
 
 train_pipeline = [
-    dict(type='mmwsl.LoadImageWithCheck', color_type='color_ignore_orientation'),
+    dict(
+        type='mmwsl.LoadImageWithCheck', color_type='color_ignore_orientation'
+    ),
     dict(type='mmwsl.WSOLResize', scale=(512, 512), backend='pillow'),
     dict(type='mmwsl.WSOLRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmwsl.WSOLRandomCrop', crop_size=448),  # 28x28 maps

@@ -219,7 +219,12 @@ class C2AMPolarityHook(Hook):
         value = border_activation(
             head.last_train_map, self.binarize, self.first_only, self.border
         )
-        flip = torch.tensor(value > self.threshold, device=head.flip.device)
+        # uint8: broadcastable by every backend (NCCL included).
+        flip = torch.tensor(
+            int(value > self.threshold),
+            dtype=torch.uint8,
+            device=head.flip.device,
+        )
         if self.broadcast and is_distributed():
             broadcast(flip, src=0)
         head.set_polarity(bool(flip))
