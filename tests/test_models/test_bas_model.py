@@ -144,7 +144,7 @@ def test_gradient_flow_table(arch):
     for seed in range(10):
         torch.manual_seed(seed)
         losses = model(
-            torch.randn(4, 3, 64, 64), _samples([0, 2, 1, 2]), mode='loss'
+            torch.randn(4, 3, 32, 32), _samples([0, 2, 1, 2]), mode='loss'
         )
         if losses['loss_bg'].item() > 0:
             break
@@ -189,7 +189,7 @@ def test_background_branch_matches_deep_copy(arch):
     torch.manual_seed(0)
     model = build_bas(arch, num_classes=3, mid_channels=(16, 16)).train()
     reference = copy.deepcopy(model)
-    inputs = torch.randn(4, 3, 64, 64)
+    inputs = torch.randn(4, 3, 32, 32)
     labels = torch.tensor([0, 2, 1, 2])
 
     losses = model(inputs, _samples(labels), mode='loss')
@@ -257,14 +257,14 @@ def test_predict_localization_map(arch):
     torch.manual_seed(0)
     model = build_bas(arch, num_classes=4, mid_channels=(16, 16)).eval()
     assert isinstance(model, BAS)
-    inputs = torch.randn(2, 3, 64, 64)
+    inputs = torch.randn(2, 3, 48, 48)
     with torch.no_grad():
         out = model(inputs, mode='tensor')
         samples = model(inputs, _samples([3, 1]), mode='predict')
     for i, (sample, label) in enumerate(zip(samples, [3, 1])):
-        assert sample.cam.shape == (64, 64)
+        assert sample.cam.shape == (48, 48)
         assert sample.cam_label == label
-        expected = _official_map(out['fg_map'][i, label].numpy(), (64, 64))
+        expected = _official_map(out['fg_map'][i, label].numpy(), (48, 48))
         np.testing.assert_allclose(sample.cam.numpy(), expected, atol=2e-5)
         torch.testing.assert_close(
             sample.pred_score, out['cls_score'][i].softmax(0)
@@ -274,7 +274,7 @@ def test_predict_localization_map(arch):
     with torch.no_grad():
         samples = model(inputs, _samples([3, 1]), mode='predict')
     for i, sample in enumerate(samples):
-        expected = _official_map(out['fg_map'][i].mean(0).numpy(), (64, 64))
+        expected = _official_map(out['fg_map'][i].mean(0).numpy(), (48, 48))
         np.testing.assert_allclose(sample.cam.numpy(), expected, atol=2e-5)
 
 
@@ -285,7 +285,7 @@ def test_constant_map_gives_zeros():
         model.head.generator.weight.zero_()
     with torch.no_grad():
         samples = model(
-            torch.randn(1, 3, 64, 64), _samples([1]), mode='predict'
+            torch.randn(1, 3, 32, 32), _samples([1]), mode='predict'
         )
     assert samples[0].cam.abs().max() == 0
 
@@ -356,3 +356,37 @@ def test_inference_map_boxes(make_map, threshold, box):
 
     cam = localization_map(make_map()[None], (224, 224), **_bas_test_cfg())[0]
     assert cam_to_box_bas(cam, [threshold]).tolist() == [box]
+
+
+def test_wsss_network_shapes():
+    """The extension's WSSS network (spec 1.5, 7.2): ResNet-50 with layer3
+    at stride 2 and layer4 at stride 1, no pooling before layer4, h a bias-
+    free 1x1 conv to 20 classes, g a bias-free 3x3 conv."""
+    model = MODELS.build(
+        dict(
+            type='mmwsl.BAS',
+            backbone=dict(
+                type='mmpretrain.ResNet', depth=50, strides=(1, 2, 2, 1)
+            ),
+            tap='layer3',
+            head=dict(
+                type='mmwsl.BASHead',
+                num_classes=20,
+                in_channels=2048,
+                tap_channels=1024,
+                mid_channels=(),
+                bias=False,
+            ),
+        )
+    )
+    assert [type(m).__name__ for m in model.head.classifier] == ['Conv2d']
+    assert model.head.classifier[0].bias is None
+    assert model.head.generator.bias is None
+    model.to('meta').eval()
+    tap, _ = model.extract_feat(torch.empty(2, 3, 448, 448, device='meta'))
+    out = model(torch.empty(2, 3, 448, 448, device='meta'), mode='tensor')
+    assert tap.shape == (2, 1024, 28, 28)
+    assert out['cams'].shape == (2, 20, 28, 28)
+    assert out['fg_map'].shape == (2, 20, 28, 28)
+    out = model(torch.empty(1, 3, 321, 500, device='meta'), mode='tensor')
+    assert out['fg_map'].shape[1:] == (20, 21, 32)

@@ -60,6 +60,8 @@ class BASHead(ClsHead):
         mid_channels: Widths of the 3x3 convs of h; ``()`` leaves only the
             1x1 conv.
         final_relu: End h with ReLU (CVPR code) or not (BAS-Extension).
+        bias: Convs of h and g with bias (WSOL models) or without (the
+            WSSS model of the extension: ``mid_channels=()``, no bias).
         loss: Classification loss (``loss_cls``).
         loss_fg: Loss on the foreground-masked logits (``loss_fg``); its
             ``loss_weight`` is alpha.
@@ -83,6 +85,7 @@ class BASHead(ClsHead):
         tap_channels: int,
         mid_channels: Sequence[int] = (1024, 1024),
         final_relu: bool = False,
+        bias: bool = True,
         loss: dict = dict(  # noqa: B006
             type='mmpretrain.CrossEntropyLoss',
             loss_weight=1.0,
@@ -125,15 +128,17 @@ class BASHead(ClsHead):
         channels = in_channels
         for width in mid_channels:
             layers += [
-                nn.Conv2d(channels, width, 3, padding=1),
+                nn.Conv2d(channels, width, 3, padding=1, bias=bias),
                 nn.ReLU(inplace=True),
             ]
             channels = width
-        layers.append(nn.Conv2d(channels, num_classes, 1))
+        layers.append(nn.Conv2d(channels, num_classes, 1, bias=bias))
         if final_relu:
             layers.append(nn.ReLU(inplace=True))
         self.classifier = nn.Sequential(*layers)
-        self.generator = nn.Conv2d(tap_channels, num_classes, 3, padding=1)
+        self.generator = nn.Conv2d(
+            tap_channels, num_classes, 3, padding=1, bias=bias
+        )
 
         self.loss_fg = MODELS.build(loss_fg)
         self.loss_bg = MODELS.build(loss_bg)
