@@ -249,3 +249,48 @@ def test_head_errors():
         head((torch.rand(1, 4, 4, 4), torch.rand(1, 6, 2, 2)))
     with pytest.raises(ValueError, match='out_indices'):
         C2AMHead(in_channels=4, in_index=(0, 2))((torch.rand(1, 4, 2, 2),))
+
+
+def test_pretrained_backbone_keys_are_checked(tmp_path):
+    backbone = dict(
+        type='mmpretrain.ResNet',
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        strides=(1, 2, 2, 1),
+        out_indices=(2, 3),
+    )
+    source = MODELS.build(backbone)
+    state = {
+        k: v
+        for k, v in source.state_dict().items()
+        if not k.endswith('num_batches_tracked')
+    }
+    state['fc.weight'] = torch.zeros(10, 64)
+    good = tmp_path / 'good.pth'
+    torch.save(dict(state_dict=state), good)
+    cfg = dict(
+        type='C2AM',
+        head=dict(type='C2AMHead', in_channels=96),
+        backbone=dict(
+            backbone, init_cfg=dict(type='Pretrained', checkpoint=str(good))
+        ),
+    )
+    model = MODELS.build(cfg)
+    model.init_weights()
+    torch.testing.assert_close(
+        model.backbone.conv1.weight, source.conv1.weight
+    )
+
+    # Keys under a wrapper prefix: nothing would load.
+    bad = tmp_path / 'bad.pth'
+    torch.save({f'module.encoder_q.{k}': v for k, v in state.items()}, bad)
+    cfg['backbone']['init_cfg']['checkpoint'] = str(bad)
+    with pytest.raises(ValueError, match='bad.pth.*missing'):
+        MODELS.build(cfg).init_weights()
+    # The right prefix loads it.
+    cfg['backbone']['init_cfg']['prefix'] = 'module.encoder_q'
+    MODELS.build(cfg).init_weights()
+    # Opting out.
+    cfg['backbone']['init_cfg'].pop('prefix')
+    MODELS.build(dict(cfg, check_pretrained=False)).init_weights()

@@ -32,6 +32,12 @@ class C2AM(WSOLClassifier):
       There is no class prediction; pair the model with a classifier
       (:class:`C2AMWithClassifier`) for Top-1/Top-5 Loc.
 
+    The reference loads its MoCo/DetCo backbones non-strictly, which hides
+    a checkpoint whose keys do not match. Here, when the backbone has a
+    ``Pretrained`` ``init_cfg``, ``init_weights`` checks that the file holds
+    every backbone tensor (``num_batches_tracked`` aside) and nothing but
+    them and ``fc.*`` (``check_pretrained=False`` skips the check).
+
     Args:
         backbone: Backbone config, e.g. ``mmpretrain.ResNet`` with
             ``strides=(1, 2, 2, 1), out_indices=(2, 3)``.
@@ -43,7 +49,42 @@ class C2AM(WSOLClassifier):
             :class:`WSOLClassifier`); default bicubic resize then exact
             min-max normalisation, as for the CAM baseline.
         init_cfg: Initialisation config.
+        check_pretrained: Check the backbone's pretrained checkpoint keys.
     """
+
+    def __init__(
+        self,
+        backbone: dict,
+        head: dict,
+        neck: Optional[dict] = None,
+        pretrained: Optional[str] = None,
+        data_preprocessor: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+        check_pretrained: bool = True,
+    ):
+        super().__init__(
+            backbone=backbone,
+            head=head,
+            neck=neck,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+        )
+        self.check_pretrained = check_pretrained
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        cfg = getattr(self.backbone, 'init_cfg', None)
+        if (
+            self.check_pretrained
+            and isinstance(cfg, dict)
+            and cfg.get('type') == 'Pretrained'
+        ):
+            check_backbone_checkpoint(
+                self.backbone, cfg['checkpoint'], cfg.get('prefix')
+            )
 
     def forward(
         self,
@@ -59,3 +100,41 @@ class C2AM(WSOLClassifier):
         """BN output ``z`` ``(B, 1, h, w)`` of the head (before the sigmoid
         and the polarity flip), for the multi-scale WSSS inference."""
         return self.head(self.extract_feat(inputs), logits=True)[2]
+
+
+def check_backbone_checkpoint(
+    backbone: torch.nn.Module, checkpoint: str, prefix: Optional[str] = None
+) -> None:
+    """Raise ``ValueError`` unless ``checkpoint`` holds every tensor of
+    ``backbone`` and nothing else but a classifier (``fc.*``).
+
+    ``num_batches_tracked`` buffers may be missing (old torchvision files
+    lack them). With ``prefix``, only keys starting with it are compared,
+    without it (as mmengine's ``Pretrained`` init loads them).
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    keys = set(state)
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        keys = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
+    expected = {
+        k
+        for k in backbone.state_dict()
+        if not k.endswith('num_batches_tracked')
+    }
+    missing = sorted(expected - keys)
+    unexpected = sorted(
+        k for k in keys - set(backbone.state_dict()) if not k.startswith('fc.')
+    )
+    if missing or unexpected:
+        raise ValueError(
+            f'The pretrained checkpoint {checkpoint} does not match the '
+            f'backbone: {len(missing)} backbone tensors are missing '
+            f'{missing[:5]}, {len(unexpected)} keys are unexpected '
+            f'{unexpected[:5]}. Check the file (or the init_cfg prefix); '
+            f'set check_pretrained=False to load it anyway.'
+        )
