@@ -1,0 +1,287 @@
+# Copyright (c) mmwsl contributors. All rights reserved.
+"""Multi-label CAM head/classifier, multi-scale CAM inference, label rules
+and the pseudo-label writer."""
+
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmpretrain.structures import DataSample
+
+from mmwsl.apis import (
+    PseudoLabelWriter,
+    cams_to_pseudo_label,
+    image_names,
+    load_cams_npz,
+    multiscale_cams,
+    normalize_cams,
+)
+from mmwsl.apis.pseudo_label import encode_cams_npz
+from mmwsl.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+TINY = dict(
+    type='mmwsl.MultiLabelCAMClassifier',
+    data_preprocessor=dict(
+        num_classes=3,
+        to_onehot=True,
+        mean=[120.0, 110.0, 100.0],
+        std=[50.0, 50.0, 50.0],
+        to_rgb=True,
+    ),
+    backbone=dict(
+        type='mmpretrain.ResNet',
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        strides=(1, 2, 2, 1),
+        out_indices=(3,),
+    ),
+    head=dict(type='mmwsl.MultiLabelCAMHead', num_classes=3, in_channels=64),
+)
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return MODELS.build(TINY).eval()
+
+
+def test_head_loss_is_multilabel_soft_margin():
+    model = MODELS.build(TINY)
+    model.train()
+    inputs = torch.rand(2, 3, 32, 32) * 255
+    samples = [
+        DataSample().set_gt_label([0, 2]),
+        DataSample().set_gt_label([1]),
+    ]
+    data = model.data_preprocessor(
+        dict(inputs=list(inputs.byte()), data_samples=samples), True
+    )
+    losses = model(**data, mode='loss')
+    logits = model(data['inputs'], mode='tensor')['cls_score']
+    target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    expected = F.multilabel_soft_margin_loss(logits, target)
+    assert torch.allclose(losses['loss'], expected, atol=1e-6)
+    losses['loss'].backward()
+    trainable = [
+        (n, p) for n, p in model.named_parameters() if p.requires_grad
+    ]
+    assert all(p.grad is not None for _, p in trainable)
+
+
+def test_tensor_and_predict_outputs():
+    model = tiny_model()
+    x = torch.randn(2, 3, 64, 48)
+    out = model(x, mode='tensor')
+    assert out['cls_score'].shape == (2, 3)
+    assert out['cams'].shape == (2, 3, 4, 3)  # output stride 16
+    assert (out['cams'] >= 0).all()
+    # The score is the GAP of the (pre-ReLU) class maps.
+    feats = model.extract_feat(x)
+    raw = model.head.classifier(feats[-1])
+    assert torch.allclose(out['cls_score'], raw.mean((2, 3)), atol=1e-5)
+    assert torch.allclose(out['cams'], raw.clamp_min(0))
+    preds = model(x, mode='predict')
+    assert preds[0].pred_score.shape == (3,)
+    with pytest.raises(ValueError, match='in_channels'):
+        model.head.forward_tensor((torch.randn(1, 5, 2, 2),))
+
+
+def test_multiscale_cams_flip_and_scales():
+    model = tiny_model()
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    one = multiscale_cams(model, [img], scales=(1.0,), flip=False)
+    assert one.shape == (1, 3, 64, 48) and (one >= 0).all()
+    # Mirroring the input mirrors the flip-summed maps (exactly when the
+    # size is a multiple of the output stride: IRN crops the upsampled
+    # maps at the bottom/right).
+    both = multiscale_cams(model, [img], scales=(1.0, 0.5), flip=True)
+    mirrored = multiscale_cams(
+        model,
+        [np.ascontiguousarray(img[:, ::-1])],
+        scales=(1.0, 0.5),
+        flip=True,
+    )
+    assert torch.allclose(both, mirrored.flip(-1), atol=1e-4)
+    # Two images of one size in a batch give their separate results.
+    img2 = rng.integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    pair = multiscale_cams(model, [img, img2], scales=(1.0, 1.5))
+    alone = multiscale_cams(model, [img2], scales=(1.0, 1.5))
+    assert torch.allclose(pair[1], alone[0], atol=1e-4)
+    with pytest.raises(ValueError, match='one size'):
+        multiscale_cams(model, [img, img2[:20]])
+    norm = normalize_cams(both[0], [2, 0])
+    assert norm.shape == (2, 64, 48)
+    assert torch.allclose(
+        norm[0].max(), both[0, 2].max() / (both[0, 2].max() + 1e-5)
+    )
+    with pytest.raises(ValueError, match='out of range'):
+        normalize_cams(both[0], [3])
+
+
+def test_label_rules():
+    cams = np.array(
+        [[[0.9, 0.25, 0.2, 0.1]], [[0.1, 0.2, 0.25, 0.5]]], np.float32
+    )
+    assert cams_to_pseudo_label(cams, [3, 5], 0.25).tolist() == [[4, 0, 0, 6]]
+    # IRN confident labels: foreground at 0.3, background at 0.15.
+    conf = cams_to_pseudo_label(cams, [3, 5], ignore_thresholds=(0.3, 0.15))
+    assert conf.tolist() == [[4, 255, 255, 6]]
+    cams2 = np.array([[[0.9, 0.1, 0.0]]], np.float32)
+    assert cams_to_pseudo_label(
+        cams2, [1], ignore_thresholds=(0.3, 0.15)
+    ).tolist() == [[2, 0, 0]]
+    # (1 - max)^alpha background: 0.1^1 < 0.9, 0.9 > 0.1.
+    assert cams_to_pseudo_label(cams2, [1], bg_alpha=1).tolist() == [[2, 0, 0]]
+    with pytest.raises(ValueError, match='fg > bg'):
+        cams_to_pseudo_label(cams2, [1], ignore_thresholds=(0.1, 0.3))
+
+
+def test_dense_crf():
+    try:
+        import pydensecrf.densecrf  # noqa: F401
+    except ImportError:
+        from mmwsl.apis import dense_crf
+
+        with pytest.raises(ImportError, match='pip install pydensecrf2'):
+            dense_crf(
+                np.zeros((4, 4, 3), np.uint8), np.ones((2, 4, 4), np.float32)
+            )
+        pytest.skip(
+            'pydensecrf2 is not installed: the CRF itself is '
+            'untested here (the missing-package error is).'
+        )
+    img = np.zeros((20, 20, 3), np.uint8)
+    img[:, 10:] = 255
+    cams = np.zeros((1, 20, 20), np.float32)
+    cams[0, :, 8:] = 0.9
+    label = cams_to_pseudo_label(
+        cams,
+        [0],
+        0.25,
+        crf=dict(
+            iters=10,
+            gauss_sxy=3,
+            gauss_compat=3,
+            bilateral_sxy=80,
+            bilateral_srgb=13,
+            bilateral_compat=10,
+        ),
+        image=img,
+    )
+    assert label[:, 15:].min() == 1 and label[:, :5].max() == 0
+
+
+def test_npz_files_are_deterministic(tmp_path):
+    keys = np.array([1, 4])
+    cams = np.random.default_rng(0).random((2, 5, 6)).astype(np.float16)
+    data = encode_cams_npz(keys, cams)
+    assert data == encode_cams_npz(keys, cams)
+    path = tmp_path / 'a.npz'
+    path.write_bytes(data)
+    k, c = load_cams_npz(str(path))
+    np.testing.assert_array_equal(k, keys)
+    np.testing.assert_array_equal(c, cams)
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(encode_cams_npz(np.array([1, 2, 3]), cams))
+    with pytest.raises(ValueError, match=r'bad.npz: expected keys \(K,\)'):
+        load_cams_npz(str(bad))
+    (tmp_path / 'junk.npz').write_bytes(b'not a zip')
+    with pytest.raises(ValueError, match='Cannot read CAM file .*junk'):
+        load_cams_npz(str(tmp_path / 'junk.npz'))
+
+
+def test_writer_folder_rules(tmp_path):
+    root, names, suffix = image_names(
+        [
+            str(tmp_path / 'img' / 'a' / 'x.jpg'),
+            str(tmp_path / 'img' / 'b' / 'y.jpg'),
+        ]
+    )
+    assert root == str(tmp_path / 'img') and suffix == '.jpg'
+    assert names == ['a/x', 'b/y']
+    with pytest.raises(ValueError, match='several extensions'):
+        image_names(['a/x.jpg', 'a/y.png'])
+
+    def writer(out, **kw):
+        return PseudoLabelWriter(
+            str(out),
+            dict(model='m'),
+            ['c0', 'c1'],
+            root,
+            suffix,
+            split='train',
+            label_cfg=dict(bg_threshold=0.3, **kw),
+        )
+
+    out = tmp_path / 'out'
+    w = writer(out)
+    w.prepare()
+    w.write('a/x', np.full((1, 3, 4), 0.5, np.float32), [1])
+    assert w.is_done('a/x') and not w.is_done('b/y')
+    assert w.finalize(names) == ['b/y']  # incomplete: nothing finalised
+    assert not osp.exists(w.split_file)
+    with pytest.raises(ValueError, match='b/y: class keys must be in'):
+        w.write('b/y', np.zeros((1, 3, 4), np.float32), [2])
+    w.write('b/y', np.zeros((0, 3, 4), np.float32), [])
+    assert w.finalize(names) == []
+    assert open(w.split_file).read() == 'a/x\nb/y\n'
+    snippet = Config.fromfile(str(out / 'pseudo_label_dataset.py'))
+    assert snippet.pseudo_label_data_prefix['seg_map_path'] == str(
+        out / 'ann_dir'
+    )
+    before = {
+        f: os.path.getmtime(osp.join(dp, f))
+        for dp, _, fs in os.walk(out)
+        for f in fs
+    }
+    # Same settings: adopted; other settings: refused, nothing touched.
+    writer(out).prepare()
+    with pytest.raises(FileExistsError, match='label_cfg'):
+        writer(out, bg_alpha=2.0).prepare()
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'keep.txt').write_text('x')
+    with pytest.raises(FileExistsError, match='not empty and has no'):
+        writer(tmp_path / 'other').prepare()
+    after = {
+        f: os.path.getmtime(osp.join(dp, f))
+        for dp, _, fs in os.walk(out)
+        for f in fs
+    }
+    assert before == after
+    # A stale temporary file of a killed run is removed on restart.
+    stale = out / 'ann_dir' / 'a' / '.x.png.999.tmp'
+    stale.write_bytes(b'half')
+    writer(out).prepare()
+    assert not stale.exists()
+
+
+def test_wsss_configs_build(tmp_path):
+    from mmengine.registry import DefaultScope
+
+    configs = sorted(
+        f
+        for f in os.listdir(osp.join(REPO, 'configs/wsss'))
+        if f.endswith('.py')
+    )
+    assert len(configs) >= 8
+    for name in configs:
+        cfg = Config.fromfile(osp.join(REPO, 'configs/wsss', name))
+        model_cfg = cfg.model
+        if 'init_cfg' in model_cfg.get('backbone', {}):
+            model_cfg.backbone.init_cfg = None  # no download
+        model_cfg.pop('pretrained', None)
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            model = MODELS.build(model_cfg)
+        assert model is not None, name
+        if name.startswith('cam_'):
+            assert 'pseudo_label_dataset' in cfg and 'pseudo_label_cfg' in cfg
+        else:
+            ds = cfg.train_dataloader.dataset
+            assert ds.data_prefix.seg_map_path.endswith('/ann_dir'), name
