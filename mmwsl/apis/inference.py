@@ -76,7 +76,8 @@ def inference_model(model: nn.Module,
 
     Returns:
         dict with ``pred_score`` (K,), ``pred_label``, ``pred_class``
-        (name when the checkpoint stores class names), ``cam`` (H×W float
+        (name when the checkpoint stores class names; all three ``None``
+        for class-agnostic models), ``cam`` (H×W float
         array in [0, 1] at the network-input size), ``bboxes`` (K×4 int64
         xyxy, network-input pixels), ``image`` (the network input, RGB
         uint8) and ``data_sample``.
@@ -108,13 +109,18 @@ def inference_model(model: nn.Module,
         if old is not None:
             head.cam_class = old
     cam = result.cam.cpu().numpy().astype(np.float64)
-    pred_label = int(result.pred_label[0])
+    # Class-agnostic models (C2AM) predict no class.
+    pred_label = int(result.pred_label[0]) if 'pred_label' in result \
+        else None
+    pred_score = result.pred_score.cpu().numpy() if 'pred_score' in result \
+        else None
     classes = (getattr(model, 'dataset_meta', None) or {}).get('classes')
     img = data['inputs'].permute(1, 2, 0).numpy()[..., ::-1]
     return dict(
-        pred_score=result.pred_score.cpu().numpy(),
+        pred_score=pred_score,
         pred_label=pred_label,
-        pred_class=classes[pred_label] if classes else None,
+        pred_class=classes[pred_label]
+        if classes and pred_label is not None else None,
         cam=cam,
         bboxes=cam_to_boxes(cam, [threshold])[0],
         image=np.ascontiguousarray(img),

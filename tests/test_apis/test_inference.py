@@ -71,3 +71,13 @@ def test_visualize_cam_tool(setup):
     assert img.shape == (64, 64, 3)
     # The overlay differs from the input image.
     assert np.abs(img.astype(int) - cv2.imread(setup['image'])).mean() > 5
+
+
+def test_inference_class_agnostic_model(setup):
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'c2am', 'c2am_resnet18_synthetic.py'))
+    model = init_model(cfg)
+    result = inference_model(model, setup['image'])
+    assert result['pred_label'] is None and result['pred_score'] is None
+    assert result['cam'].shape == (64, 64)
+    assert result['bboxes'].shape[1] == 4

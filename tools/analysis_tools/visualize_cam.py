@@ -37,16 +37,18 @@ def main():
     model = init_model(args.config, args.checkpoint, device=args.device)
     result = inference_model(model, args.image, threshold=args.threshold,
                              label=args.label)
-    name = result['pred_class'] or str(result['pred_label'])
-    score = result['pred_score'][result['pred_label']]
+    text = None
+    if result['pred_label'] is not None:
+        name = result['pred_class'] or str(result['pred_label'])
+        text = f"{name} {result['pred_score'][result['pred_label']]:.2f}"
     vis = WSOLVisualizer(name='visualize_cam')
     vis.draw_cam(result['image'], result['cam'],
-                 pred_bboxes=result['bboxes'], text=f'{name} {score:.2f}')
+                 pred_bboxes=result['bboxes'], text=text)
     from mmwsl.visualization import write_image_atomic
     write_image_atomic(args.out_file, vis.get_image())
     box = result['bboxes'][0].tolist()
-    print(f'{args.image}: class {name} (score {score:.3f}), box {box} '
-          f'-> {args.out_file}')
+    print(f'{args.image}: {text or "class-agnostic map"}, box {box} -> '
+          f'{args.out_file}')
 
 
 if __name__ == '__main__':
