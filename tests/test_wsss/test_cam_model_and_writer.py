@@ -2,6 +2,7 @@
 """Multi-label CAM head/classifier, multi-scale CAM inference, label rules
 and the pseudo-label writer."""
 
+import importlib.util
 import os
 import os.path as osp
 
@@ -285,3 +286,82 @@ def test_wsss_configs_build(tmp_path):
         else:
             ds = cfg.train_dataloader.dataset
             assert ds.data_prefix.seg_map_path.endswith('/ann_dir'), name
+
+
+def load_tool(relpath):
+    path = osp.join(REPO, 'tools', relpath)
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + osp.basename(relpath)[:-3], path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eval_tool_on_handmade_folder(tmp_path):
+    """Sweep on two hand-made CAM files; a CAM file of the wrong shape is
+    named in the error."""
+    import cv2
+
+    cams_dir, gt_dir = tmp_path / 'cams', tmp_path / 'gt'
+    cams_dir.mkdir()
+    gt_dir.mkdir()
+    gt = np.zeros((4, 4), np.uint8)
+    gt[:2] = 2  # class 1
+    gt[3, 3] = 255
+    cam = np.zeros((1, 4, 4), np.float16)
+    cam[0, :2] = 0.5
+    cam[0, 2] = 0.25  # exact in float16
+    (cams_dir / 'a.npz').write_bytes(encode_cams_npz(np.array([1]), cam))
+    cv2.imwrite(str(gt_dir / 'a.png'), gt)
+    main = load_tool('analysis_tools/eval_pseudo_labels.py').main
+    res = main(
+        [
+            str(cams_dir),
+            '--gt-dir',
+            str(gt_dir),
+            '--num-classes',
+            '3',
+            '--thresholds',
+            '0.1',
+            '0.7',
+            '0.2',
+            '--out-dir',
+            str(tmp_path / 'ev'),
+        ]
+    )
+    curve = {round(r['threshold'], 2): r for r in res['curve']}
+    # t = 0.3: perfect (IoU 1, 1; class 1 absent -> nanmean 100, mean
+    # 66.7); t = 0.1: row 2 becomes class 2 too (bg IoU 3/7, fg 8/12);
+    # t = 0.5: 0.5 is not > 0.5, all background (bg IoU 7/15, fg 0).
+    assert curve[0.3]['miou_nanmean'] == pytest.approx(100.0)
+    assert curve[0.3]['miou_mean'] == pytest.approx(200 / 3)
+    assert curve[0.1]['miou_nanmean'] == pytest.approx(50 * (3 / 7 + 8 / 12))
+    assert curve[0.5]['miou_nanmean'] == pytest.approx(50 * 7 / 15)
+    assert res['best']['threshold'] == pytest.approx(0.3)
+    assert (tmp_path / 'ev' / 'miou_curve.png').is_file()
+    big = np.zeros((1, 5, 4), np.float16)
+    (cams_dir / 'a.npz').write_bytes(encode_cams_npz(np.array([1]), big))
+    with pytest.raises(ValueError, match=r'a.npz has maps of size \(5, 4\)'):
+        main([str(cams_dir), '--gt-dir', str(gt_dir), '--num-classes', '3'])
+
+
+def test_benchmark_tool(tmp_path):
+    main = load_tool('analysis_tools/benchmark_cam_inference.py').main
+    res = main(
+        [
+            osp.join(REPO, 'configs/wsss/cam_resnet18_synthetic-wsss.py'),
+            '--num-images',
+            '2',
+            '--warmup',
+            '1',
+            '--size',
+            '48',
+            '32',
+            '--out',
+            str(tmp_path / 'b.json'),
+        ]
+    )
+    assert res['scales'] == [1.0, 0.5, 1.5, 2.0] and res['flip']
+    assert res['network_img_per_s'] > 0
+    assert (tmp_path / 'b.json').is_file()
