@@ -15,3 +15,14 @@ from .c2am_loss import (
     clamped_cosine_similarity,
     rank_weights,
 )
+from .hfpl_loss import (
+    FeatureSimilarityLoss,
+    ImportanceSamplingLoss,
+    feature_similarity_loss,
+    hfpl_probs,
+    image_to_grid,
+    importance_sampling_loss,
+    max_norm,
+    multinomial_importance_sampling_loss,
+    probs_to_logits,
+)
