@@ -2,9 +2,11 @@
 from .bas_head import BASHead
 from .c2am_head import C2AMHead, pool_foreground_background
 from .cam_head import CAMHead
+from .hfpl_head import HFPLHead
 from .multilabel_cam_head import MultiLabelCAMHead
 from .psol_head import PSOLHead
 
 __all__ = ['CAMHead', 'BASHead', 'MultiLabelCAMHead']
 __all__ += ['C2AMHead', 'pool_foreground_background']
 __all__ += ['PSOLHead']
+__all__ += ['HFPLHead']
