@@ -354,3 +354,32 @@ def test_segmentor_on_pseudo_labels(workspace, labels):
     match = re.search(r'Test metrics: .*mIoU: ([0-9.]+)', log)
     assert match, log[-2000:]
     assert 0 <= float(match.group(1)) <= 100
+
+
+def test_relabel_from_saved_cams(workspace, labels):
+    main = load_tool('relabel_pseudo_labels.py').main
+    same = workspace['root'] / 'relabel_025'
+    main([str(labels), '--out', str(same), '--no-progress'])
+    src = folder_bytes(labels)
+    new = folder_bytes(same)
+    ann = sorted(k for k in src if k.startswith('ann_dir'))
+    assert len(ann) == 40 and all(new[k] == src[k] for k in ann)
+    assert new['splits/train.txt'] == src['splits/train.txt']
+    other = workspace['root'] / 'relabel_confident'
+    main(
+        [
+            str(labels),
+            '--out',
+            str(other),
+            '--ignore-thresholds',
+            '0.3',
+            '0.15',
+            '--no-progress',
+        ]
+    )
+    import cv2
+
+    pngs = [cv2.imread(str(other / k), cv2.IMREAD_UNCHANGED) for k in ann]
+    assert any((p == 255).any() for p in pngs)
+    with pytest.raises(FileExistsError, match='label_cfg'):
+        main([str(labels), '--out', str(other), '--no-progress'])
