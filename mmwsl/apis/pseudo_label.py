@@ -198,8 +198,9 @@ def dense_crf(
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB image.
-        probs: ``(L, H, W)`` class scores (normalised to sum to one per
-            pixel before the unary ``-log p``).
+        probs: ``(L, H, W)`` class scores in ``[0, 1]``; the unary is
+            ``-log p`` (clipped at 1e-5) without normalisation, as HFPL
+            does (a per-pixel constant does not change the CRF).
 
     Returns:
         np.ndarray: ``(L, H, W)`` float32 marginals after ``iters`` steps.
@@ -219,7 +220,6 @@ def dense_crf(
             f'CRF image {image.shape[:2]} and scores {(h, w)} differ in size.'
         )
     probs = np.asarray(probs, np.float32)
-    probs = probs / np.maximum(probs.sum(0, keepdims=True), 1e-8)
     crf = dcrf.DenseCRF2D(w, h, num_labels)
     crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs)))
     crf.addPairwiseGaussian(sxy=gauss_sxy, compat=gauss_compat)
@@ -474,7 +474,10 @@ class PseudoLabelWriter:
         self.img_suffix = img_suffix
         self.split = split
         self.label_cfg = None if label_cfg is None else dict(label_cfg)
-        if self.label_cfg is not None and self.label_cfg.get('crf'):
+        if (
+            self.label_cfg is not None
+            and self.label_cfg.get('crf') is not None
+        ):
             self.label_cfg['crf'] = {**DEFAULT_CRF, **self.label_cfg['crf']}
         self.save_cams = save_cams
         self.cam_dtype = cam_dtype

@@ -211,6 +211,18 @@ def evaluate(args) -> dict:
         thresholds = [0.0]  # a label map does not depend on it
     sweep = ThresholdSweep(c, thresholds, args.ignore_index)
     contour = np.zeros((c - 1, 4), np.int64) if args.contour else None
+    no_gt = [
+        n
+        for n in names
+        if not osp.isfile(osp.join(setup['gt_dir'], n + '.png'))
+    ]
+    if no_gt:
+        raise FileNotFoundError(
+            f'{len(no_gt)} of {len(names)} images have no GT mask in '
+            f'{setup["gt_dir"]} (first: {no_gt[0]}.png). Pass --split with '
+            f'the images that have GT (VOC: ImageSets/Segmentation/'
+            f'train.txt) or the right --gt-dir.'
+        )
     start = time.perf_counter()
     for name in names:
         gt_path = osp.join(setup['gt_dir'], name + '.png')
