@@ -140,11 +140,11 @@ def multiscale_cams(
         data = model.data_preprocessor(dict(inputs=inputs), False)
         out = model(data['inputs'], mode='tensor')
         if not isinstance(out, dict) or cam_key not in out:
+            got = list(out) if isinstance(out, dict) else type(out)
             raise KeyError(
-                f"The model's tensor output has no '{cam_key}' "
-                f'entry; it gives '
-                f'{list(out) if isinstance(out, dict) else type(out)}.'
-            )  # noqa: E501
+                f"The model's tensor output has no '{cam_key}' entry; it "
+                f'gives {got}.'
+            )
         maps = out[cam_key].float().clamp_min(0)
         if flip:
             maps = maps[:n] + maps[n:].flip(-1)
@@ -661,7 +661,7 @@ class PseudoLabelWriter:
 #   --cfg-options \\
 #     train_dataloader.dataset.data_prefix.seg_map_path={osp.join(self.out_dir, 'ann_dir')} \\
 #     train_dataloader.dataset.ann_file={self.split_file}
-pseudo_label_root = {self.out_dir!r}
+pseudo_label_folder = {self.out_dir!r}
 pseudo_label_data_prefix = dict(
     img_path={self.img_root!r},
     seg_map_path={osp.join(self.out_dir, 'ann_dir')!r})

@@ -75,6 +75,13 @@ def generate(argv):
         return load_tool('generate_pseudo_labels.py').main(argv)
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def folder_bytes(root):
     """Every file's bytes by relative path; the folder's own path, which
     the config snippet names, is replaced by a placeholder."""
@@ -170,6 +177,31 @@ def test_output_folder_is_an_mmseg_dataset(workspace, labels):
         metainfo=snippet.pseudo_label_metainfo,
     )
     assert len(ds) == 40
+    # The recipe of the snippet's comment, on the synthetic MMSeg config.
+    child = workspace['root'] / 'seg_on_snippet.py'
+    child.write_text(f"""
+_base_ = [{SEG_CONFIG!r}, {str(labels / 'pseudo_label_dataset.py')!r}]
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='BaseSegDataset',
+        metainfo={{{{_base_.pseudo_label_metainfo}}}},
+        data_root='',
+        data_prefix={{{{_base_.pseudo_label_data_prefix}}}},
+        ann_file={{{{_base_.pseudo_label_ann_file}}}},
+        img_suffix={{{{_base_.pseudo_label_img_suffix}}}},
+        seg_map_suffix='.png',
+        reduce_zero_label=False,
+        pipeline={{{{_base_.train_pipeline}}}}))
+""")
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+
+    cfg = Config.fromfile(str(child))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        seg_ds = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(seg_ds) == 40
+    assert seg_ds[0]['data_samples'].gt_sem_seg.data.shape == (1, 64, 64)
     info = ds.get_data_info(3)
     assert osp.isfile(info['img_path']) and osp.isfile(info['seg_map_path'])
     # Labels only use the image's classes (and background).
@@ -216,7 +248,7 @@ def test_two_processes_give_identical_files(workspace, labels):
             '-m',
             'torch.distributed.run',
             '--nproc_per_node=2',
-            '--master_port=29677',
+            f'--master_port={free_port()}',
             osp.join(TOOLS, 'generate_pseudo_labels.py'),
             workspace['cfg'],
             workspace['ckpt'],
