@@ -253,6 +253,7 @@ def cams_to_pseudo_label(
     ignore_thresholds: Optional[Sequence[float]] = None,
     crf: Optional[dict] = None,
     image: Optional[np.ndarray] = None,
+    bg_score: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """PNG-ready pseudo-label of one image.
 
@@ -270,12 +271,27 @@ def cams_to_pseudo_label(
         crf: dense CRF settings (:data:`DEFAULT_CRF` keys) applied to every
             labelling, or None.
         image: ``(H, W, 3)`` uint8 RGB image, needed for the CRF.
+        bg_score: an ``(H, W)`` background score map (e.g. C2AM's
+            background cue ``1 - saliency``) used instead of
+            ``bg_threshold`` / ``bg_alpha``; not with ``ignore_thresholds``.
 
     Returns:
         np.ndarray: ``(H, W)`` uint8 labels, 0 background, ``c + 1`` class
         c, 255 ignore.
     """
     cams, keys = check_cams(cams, keys, 255)
+    if bg_score is not None:
+        bg_score = np.asarray(bg_score, np.float64)
+        if bg_score.shape != cams.shape[1:]:
+            raise ValueError(
+                f'bg_score of shape {bg_score.shape} does not match the '
+                f'maps {cams.shape[1:]}.'
+            )
+        if ignore_thresholds is not None:
+            raise ValueError(
+                'bg_score and ignore_thresholds exclude each other.'
+            )
+        return _label(cams, keys, bg_score, image, crf).astype(np.uint8)
     if bg_alpha is not None:
         peak = cams.max(0) if len(keys) else np.zeros(cams.shape[1:])
         bg_fixed = (1 - peak.astype(np.float64)) ** bg_alpha
@@ -589,6 +605,7 @@ class PseudoLabelWriter:
         cams,
         keys: Sequence[int],
         image: Optional[np.ndarray] = None,
+        bg_score: Optional[np.ndarray] = None,
     ) -> None:
         """Write one image's files.
 
@@ -598,6 +615,8 @@ class PseudoLabelWriter:
                 array).
             keys: their class indices (0-based).
             image: ``(H, W, 3)`` uint8 RGB image (for the CRF).
+            bg_score: optional ``(H, W)`` background score map replacing the
+                label rule's background (see :func:`cams_to_pseudo_label`).
         """
         if hasattr(cams, 'detach'):
             cams = cams.detach().cpu().numpy()
@@ -607,7 +626,7 @@ class PseudoLabelWriter:
         cams = cams.astype(self.cam_dtype)
         if self.label_cfg is not None:
             label = cams_to_pseudo_label(
-                cams, keys, image=image, **self.label_cfg
+                cams, keys, image=image, bg_score=bg_score, **self.label_cfg
             )
             write_bytes_atomic(self.label_path(name), encode_png(label))
         if self.save_cams:

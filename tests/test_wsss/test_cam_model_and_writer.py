@@ -140,6 +140,13 @@ def test_label_rules():
     ).tolist() == [[2, 0, 0]]
     # (1 - max)^alpha background: 0.1^1 < 0.9, 0.9 > 0.1.
     assert cams_to_pseudo_label(cams2, [1], bg_alpha=1).tolist() == [[2, 0, 0]]
+    # A background score map (e.g. C2AM's background cue) replaces t.
+    cue = np.array([[0.95, 0.05, 0.5]])
+    assert cams_to_pseudo_label(cams2, [1], bg_score=cue).tolist() == [
+        [0, 2, 0]
+    ]
+    with pytest.raises(ValueError, match='does not match'):
+        cams_to_pseudo_label(cams2, [1], bg_score=cue[:, :2])
     with pytest.raises(ValueError, match='fg > bg'):
         cams_to_pseudo_label(cams2, [1], ignore_thresholds=(0.1, 0.3))
 
