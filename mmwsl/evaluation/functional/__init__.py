@@ -2,6 +2,7 @@
 """Pure numpy implementations of the WSOL / WSSS evaluation protocols
 (``specs/metrics.md``): numpy (or tensors) in, Python numbers out;
 accuracies in percent."""
+
 from .box_extraction import cam_to_box_bas, cam_to_boxes
 from .boxes import box_iou, check_box_convention, resize_bbox, resize_crop_bbox
 from .localization import (
@@ -28,22 +29,8 @@ from .scoremap import (
     normalize_scoremap,
     normalize_scoremap_bas,
 )
-from .segmentation import (
-    add_sweep_histogram,
-    cams_to_label,
-    contour_counts,
-    contour_fscore,
-    fscore_from_counts,
-    pseudo_label_miou,
-    segmentation_iou,
-    sweep_confusions,
-    sweep_histogram,
-)
-
-# isort: split
-# WSSS pseudo-label quality; these supersede segmentation.py's versions.
-from .contour_fscore import contour_fscore  # noqa: F811
-from .pseudo_label import (  # noqa
+from .contour_fscore import contour_counts, contour_fscore, fscore_from_counts
+from .pseudo_label import (
     ThresholdSweep,
     activation_thresholds,
     cams_to_label_map,
@@ -51,16 +38,47 @@ from .pseudo_label import (  # noqa
     iou_from_confusion,
     pseudo_label_miou,
 )
+from .segmentation import (
+    add_sweep_histogram,
+    sweep_confusions,
+    sweep_histogram,
+)
 
 __all__ = [
-    'cam_to_boxes', 'cam_to_box_bas', 'box_iou', 'check_box_convention',
-    'resize_bbox', 'resize_crop_bbox', 'best_iou_per_threshold',
-    'box_acc_curve', 'correct_per_threshold', 'count_correct',
-    'loc_accuracy', 'max_box_acc', 'summarize_box_acc',
-    'summarize_loc_accuracy', 'threshold_grid', 'topk_correct', 'check_mask',
-    'pxap', 'pxap_bin_edges', 'pxap_from_histograms', 'pxap_histograms',
-    'check_scoremap', 'normalize_scoremap', 'normalize_scoremap_bas',
-    'add_sweep_histogram', 'cams_to_label', 'contour_counts',
-    'contour_fscore', 'fscore_from_counts', 'pseudo_label_miou',
-    'segmentation_iou', 'sweep_confusions', 'sweep_histogram'
+    'cam_to_boxes',
+    'cam_to_box_bas',
+    'box_iou',
+    'check_box_convention',
+    'resize_bbox',
+    'resize_crop_bbox',
+    'best_iou_per_threshold',
+    'box_acc_curve',
+    'correct_per_threshold',
+    'count_correct',
+    'loc_accuracy',
+    'max_box_acc',
+    'summarize_box_acc',
+    'summarize_loc_accuracy',
+    'threshold_grid',
+    'topk_correct',
+    'check_mask',
+    'pxap',
+    'pxap_bin_edges',
+    'pxap_from_histograms',
+    'pxap_histograms',
+    'check_scoremap',
+    'normalize_scoremap',
+    'normalize_scoremap_bas',
+    'contour_counts',
+    'contour_fscore',
+    'fscore_from_counts',
+    'ThresholdSweep',
+    'activation_thresholds',
+    'cams_to_label_map',
+    'confusion_matrix',
+    'iou_from_confusion',
+    'pseudo_label_miou',
+    'add_sweep_histogram',
+    'sweep_confusions',
+    'sweep_histogram',
 ]

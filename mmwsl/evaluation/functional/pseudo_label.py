@@ -124,12 +124,15 @@ def cams_to_label_map(
     """
     cams, keys = check_cams(cams, keys)
     shape = cams.shape[1:]
-    bg = np.broadcast_to(np.asarray(bg_score, np.float64), shape)
+    # A constant threshold is compared in the maps' dtype, as BAS pads its
+    # float32 CAMs with it (float32(0.3) ties with a map value of 0.3).
+    dtype = cams.dtype if np.ndim(bg_score) == 0 else np.float64
+    bg = np.broadcast_to(np.asarray(bg_score, dtype), shape)
     if len(keys) == 0:
         return np.zeros(shape, np.int64)
     best = cams.argmax(axis=0)
     score = np.take_along_axis(cams, best[None], axis=0)[0]
-    return np.where(score.astype(np.float64) > bg, keys[best] + 1, 0)
+    return np.where(score.astype(dtype) > bg, keys[best] + 1, 0)
 
 
 def confusion_matrix(
@@ -276,9 +279,10 @@ class ThresholdSweep:
             flat = cams[:, valid]
             best = flat.argmax(axis=0)
             score = np.take_along_axis(flat, best[None], axis=0)[0]
-            # Foreground at t_j iff score > t_j iff j < #(t < score).
+            # Foreground at t_j iff score > t_j iff j < #(t < score),
+            # compared in the maps' dtype (see cams_to_label_map).
             above = np.searchsorted(
-                self._sorted, score.astype(np.float64), side='left'
+                self._sorted.astype(score.dtype), score, side='left'
             )
             code = (gt * c + keys[best] + 1) * nb + above
         self.counts += np.bincount(code, minlength=c * c * nb).reshape(

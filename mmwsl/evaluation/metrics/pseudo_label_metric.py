@@ -1,5 +1,6 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 """CAM pseudo-label mIoU with a background-threshold sweep (spec 6)."""
+
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -10,7 +11,7 @@ from mmwsl.registry import METRICS
 
 from ..functional import (
     add_sweep_histogram,
-    segmentation_iou,
+    iou_from_confusion,
     sweep_confusions,
     sweep_histogram,
 )
@@ -57,25 +58,30 @@ class PseudoLabelMetric(BaseMetric):
         plot (bool): save the mIoU curve.
         out_dir (str, optional): folder for the plot.
     """
+
     default_prefix = 'pseudo_label'
 
-    def __init__(self,
-                 num_classes: int = 21,
-                 bg_thresholds: Sequence[float] = DEFAULT_BG_THRESHOLDS,
-                 average: str = 'nanmean',
-                 ignore_index: int = 255,
-                 class_names: Optional[Sequence[str]] = None,
-                 plot: bool = True,
-                 out_dir: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        num_classes: int = 21,
+        bg_thresholds: Sequence[float] = DEFAULT_BG_THRESHOLDS,
+        average: str = 'nanmean',
+        ignore_index: int = 255,
+        class_names: Optional[Sequence[str]] = None,
+        plot: bool = True,
+        out_dir: Optional[str] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if average not in ('nanmean', 'mean'):
-            raise ValueError(f"average must be 'nanmean' or 'mean', not "
-                             f'{average!r}.')
+            raise ValueError(
+                f"average must be 'nanmean' or 'mean', not {average!r}."
+            )
         if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'{len(class_names)} class names for '
-                             f'{num_classes} classes.')
+            raise ValueError(
+                f'{len(class_names)} class names for {num_classes} classes.'
+            )
         self.num_classes = num_classes
         self.bg_thresholds = sorted(float(t) for t in bg_thresholds)
         self.average = average
@@ -93,7 +99,8 @@ class PseudoLabelMetric(BaseMetric):
         if len(cam) != self.num_classes - 1:
             raise ValueError(
                 f'cam has {len(cam)} channels: without cam_labels it must '
-                f'hold one map per foreground class ({self.num_classes - 1}).')
+                f'hold one map per foreground class ({self.num_classes - 1}).'
+            )
         if sample.get('gt_score') is not None:
             labels = np.flatnonzero(_to_numpy(sample['gt_score']) > 0)
         elif sample.get('gt_label') is not None:
@@ -102,8 +109,10 @@ class PseudoLabelMetric(BaseMetric):
             labels = np.arange(len(cam))
         labels = labels.astype(np.int64)
         if ((labels < 0) | (labels >= len(cam))).any():
-            raise ValueError(f'image labels {labels.tolist()} out of range '
-                             f'for {len(cam)} foreground classes.')
+            raise ValueError(
+                f'image labels {labels.tolist()} out of range '
+                f'for {len(cam)} foreground classes.'
+            )
         return cam[labels], labels
 
     @staticmethod
@@ -125,35 +134,53 @@ class PseudoLabelMetric(BaseMetric):
             try:
                 cams, labels = self._cams_and_labels(sample)
                 self.results.append(
-                    sweep_histogram(cams, labels, self._gt_of(sample),
-                                    self.bg_thresholds, self.num_classes,
-                                    self.ignore_index, name))
+                    sweep_histogram(
+                        cams,
+                        labels,
+                        self._gt_of(sample),
+                        self.bg_thresholds,
+                        self.num_classes,
+                        self.ignore_index,
+                        name,
+                    )
+                )
             except (ValueError, TypeError, KeyError) as e:
                 raise type(e)(f'{name}: {e}') from e
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
-        total = np.zeros((self.num_classes, self.num_classes,
-                          len(self.bg_thresholds) + 1), np.int64)
+        total = np.zeros(
+            (self.num_classes, self.num_classes, len(self.bg_thresholds) + 1),
+            np.int64,
+        )
         for pairs, counts in results:
             add_sweep_histogram(total, pairs, counts)
         confusions = sweep_confusions(total)
-        scores = [segmentation_iou(c, self.average) for c in confusions]
+        scores = [iou_from_confusion(c, self.average) for c in confusions]
         curve = np.array([s['miou'] for s in scores])
         best = int(np.argmax(curve))
         logger = MMLogger.get_current_instance()
         names = self.class_names or [str(c) for c in range(self.num_classes)]
-        table = '\n'.join(f'  {name:>16s}: {iou:6.2f}'
-                          for name, iou in zip(names, scores[best]['iou']))
-        logger.info(f'pseudo-label IoU per class at background threshold '
-                    f'{self.bg_thresholds[best]:.2f}:\n{table}')
+        table = '\n'.join(
+            f'  {name:>16s}: {iou:6.2f}'
+            for name, iou in zip(names, scores[best]['iou'])
+        )
+        logger.info(
+            f'pseudo-label IoU per class at background threshold '
+            f'{self.bg_thresholds[best]:.2f}:\n{table}'
+        )
         if self.plot:
             out_dir = resolve_out_dir(self.out_dir)
             if out_dir is not None:
-                png = save_curves(out_dir, 'pseudo_label_miou_curve',
-                                  self.bg_thresholds, {'mIoU': curve},
-                                  'background threshold', 'mIoU (%)',
-                                  f'best mIoU = {curve[best]:.2f}',
-                                  {'mIoU': self.bg_thresholds[best]})
+                png = save_curves(
+                    out_dir,
+                    'pseudo_label_miou_curve',
+                    self.bg_thresholds,
+                    {'mIoU': curve},
+                    'background threshold',
+                    'mIoU (%)',
+                    f'best mIoU = {curve[best]:.2f}',
+                    {'mIoU': self.bg_thresholds[best]},
+                )
                 logger.info(f'mIoU curve saved to {png}')
         return {
             'mIoU': float(curve[best]),
