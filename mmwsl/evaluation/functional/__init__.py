@@ -5,6 +5,7 @@ accuracies in percent."""
 
 from .box_extraction import cam_to_box_bas, cam_to_boxes
 from .boxes import box_iou, check_box_convention, resize_bbox, resize_crop_bbox
+from .contour_fscore import contour_counts, contour_fscore, fscore_from_counts
 from .localization import (
     best_iou_per_threshold,
     box_acc_curve,
@@ -17,6 +18,14 @@ from .localization import (
     threshold_grid,
     topk_correct,
 )
+from .pseudo_label import (
+    ThresholdSweep,
+    activation_thresholds,
+    cams_to_label_map,
+    confusion_matrix,
+    iou_from_confusion,
+    pseudo_label_miou,
+)
 from .pxap import (
     check_mask,
     pxap,
@@ -28,15 +37,6 @@ from .scoremap import (
     check_scoremap,
     normalize_scoremap,
     normalize_scoremap_bas,
-)
-from .contour_fscore import contour_counts, contour_fscore, fscore_from_counts
-from .pseudo_label import (
-    ThresholdSweep,
-    activation_thresholds,
-    cams_to_label_map,
-    confusion_matrix,
-    iou_from_confusion,
-    pseudo_label_miou,
 )
 from .segmentation import (
     add_sweep_histogram,
