@@ -1,13 +1,17 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 """wsolevaluation's ``evaluation_test.py`` cases (spec 7.1), the worked
-examples of spec 9.3, and the fast box path against the literal
-per-threshold loop of ``tools/analysis_tools/benchmark_metrics.py``."""
+examples of spec 9.3, the fast box path against the literal per-threshold
+loop of ``tools/analysis_tools/benchmark_metrics.py``, the contour box rule
+the level bounds rely on, and the level bounds against that loop."""
+
 import importlib.util
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from mmwsl.evaluation.functional import (
     best_iou_per_threshold,
@@ -21,6 +25,7 @@ from mmwsl.evaluation.functional import (
     resize_crop_bbox,
     threshold_grid,
 )
+from mmwsl.evaluation.functional.box_extraction import _level_boxes
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -79,9 +84,12 @@ def test_resize_bbox():
 def test_resize_crop_bbox_bas():
     # CUB image 1 (500x335), box 60,27,385,331 (x + w, y + h, unclipped).
     box = resize_crop_bbox((60, 27, 385, 331), (500, 335))
-    assert box == (int(60 * 256 / 500 - 16), int(27 * 256 / 335 - 16),
-                   int(min(385 * 256 / 500 - 16, 223)),
-                   int(min(331 * 256 / 335 - 16, 223)))
+    assert box == (
+        int(60 * 256 / 500 - 16),
+        int(27 * 256 / 335 - 16),
+        int(min(385 * 256 / 500 - 16, 223)),
+        int(min(331 * 256 / 335 - 16, 223)),
+    )
     # In the cropped-off margin x1 goes negative; int truncates toward 0.
     assert resize_crop_bbox((0, 0, 10, 10), (256, 256)) == (0, 0, -6, -6)
     assert resize_crop_bbox((0, 0, 15.5, 15.5), (256, 256)) == (0, 0, 0, 0)
@@ -96,21 +104,41 @@ def test_boxes_degenerate():
 
 
 def test_boxes_unimodal():
-    cam = np.array([[0, 0, 0, 0, 0], [0, .4, .4, .4, .6], [0, .4, 1, .8, .6],
-                    [0, .4, .4, .4, .6]])
+    cam = np.array(
+        [
+            [0, 0, 0, 0, 0],
+            [0, 0.4, 0.4, 0.4, 0.6],
+            [0, 0.4, 1, 0.8, 0.6],
+            [0, 0.4, 0.4, 0.4, 0.6],
+        ]
+    )
     boxes = cam_to_boxes(cam, SPEC_THRESHOLDS)
-    assert [b[0].tolist() for b in boxes] == [[1, 1, 4, 3], [1, 1, 4, 3],
-                                              [2, 1, 4, 3], [2, 2, 4, 3],
-                                              [2, 2, 3, 3]]
+    assert [b[0].tolist() for b in boxes] == [
+        [1, 1, 4, 3],
+        [1, 1, 4, 3],
+        [2, 1, 4, 3],
+        [2, 2, 4, 3],
+        [2, 2, 3, 3],
+    ]
 
 
 def test_boxes_multimodal():
-    cam = np.array([[.4, 0, .2, .2, .2], [.4, .4, 0, .4, 0],
-                    [0, 0, 0, .4, 0], [1, .6, .8, .2, .2]])
+    cam = np.array(
+        [
+            [0.4, 0, 0.2, 0.2, 0.2],
+            [0.4, 0.4, 0, 0.4, 0],
+            [0, 0, 0, 0.4, 0],
+            [1, 0.6, 0.8, 0.2, 0.2],
+        ]
+    )
     boxes = cam_to_boxes(cam, SPEC_THRESHOLDS)
-    assert [b[0].tolist() for b in boxes] == [[0, 0, 4, 3], [0, 0, 2, 2],
-                                              [0, 3, 3, 3], [2, 3, 3, 3],
-                                              [0, 3, 1, 3]]
+    assert [b[0].tolist() for b in boxes] == [
+        [0, 0, 4, 3],
+        [0, 0, 2, 2],
+        [0, 3, 3, 3],
+        [2, 3, 3, 3],
+        [0, 3, 1, 3],
+    ]
 
 
 def test_boxes_nan_and_bad_maps():
@@ -143,8 +171,9 @@ def test_boxes_full_map_and_ring_holes():
     ring[2:18, 2:18] = 1
     ring[6:14, 6:14] = 0
     assert cam_to_boxes(ring, [0.5])[0].tolist() == [[2, 2, 18, 18]]
-    assert sorted(cam_to_boxes(ring, [0.5], multi_contour=True)[0].tolist()
-                  ) == [[2, 2, 18, 18], [5, 5, 15, 15]]
+    assert sorted(
+        cam_to_boxes(ring, [0.5], multi_contour=True)[0].tolist()
+    ) == [[2, 2, 18, 18], [5, 5, 15, 15]]
 
 
 def test_boxes_accept_tensor_and_float32():
@@ -185,8 +214,9 @@ def test_max_box_acc_worked_example():
 def test_max_box_acc_empty_map_box_counts():
     # An all-zero map gives [0, 0, 0, 0] (area 1), which matches a GT box
     # [0, 0, 0, 0] with IoU 1 (wsolevaluation) -- it is not skipped.
-    res = max_box_acc([np.zeros((5, 5))], [np.array([[0, 0, 0, 0]])],
-                      threshold_grid(0.01))
+    res = max_box_acc(
+        [np.zeros((5, 5))], [np.array([[0, 0, 0, 0]])], threshold_grid(0.01)
+    )
     assert res['acc'] == {30: 100.0, 50: 100.0, 70: 100.0}
 
 
@@ -195,11 +225,13 @@ def test_max_box_acc_bad_input():
     with pytest.raises(ValueError, match='one entry per image'):
         max_box_acc(cams, gts[:1], threshold_grid(0.01))
     with pytest.raises(ValueError, match=r'cams\[1\]'):
-        max_box_acc([cams[0], np.full((10, 10), np.nan)], gts,
-                    threshold_grid(0.01))
+        max_box_acc(
+            [cams[0], np.full((10, 10), np.nan)], gts, threshold_grid(0.01)
+        )
     with pytest.raises(RuntimeError, match=r'cams\[0\]: gt_boxes'):
-        max_box_acc(cams, [np.array([[5, 5, 1, 1]]), gts[1]],
-                    threshold_grid(0.01))
+        max_box_acc(
+            cams, [np.array([[5, 5, 1, 1]]), gts[1]], threshold_grid(0.01)
+        )
 
 
 # --- fast path == literal per-threshold loop --------------------------------
@@ -208,12 +240,19 @@ def test_max_box_acc_bad_input():
 def test_fast_path_equals_baseline_loop(multi_contour, interval):
     cams, gts = BENCH.random_cams(12, size=96, noise=0.5, seed=3)
     thresholds = threshold_grid(interval)
-    ref = BENCH.baseline_box_acc_curve(cams, gts, thresholds, (30, 50, 70),
-                                       multi_contour)
-    fast = sum(
-        correct_per_threshold(c, g, thresholds, (30, 50, 70),
-                              multi_contour).astype(int)
-        for c, g in zip(cams, gts)) * 100. / len(cams)
+    ref = BENCH.baseline_box_acc_curve(
+        cams, gts, thresholds, (30, 50, 70), multi_contour
+    )
+    fast = (
+        sum(
+            correct_per_threshold(
+                c, g, thresholds, (30, 50, 70), multi_contour
+            ).astype(int)
+            for c, g in zip(cams, gts)
+        )
+        * 100.0
+        / len(cams)
+    )
     np.testing.assert_array_equal(fast, ref)
 
 
@@ -271,3 +310,179 @@ def test_bas_box_rule_compares_in_map_precision():
     cam = np.full((3, 3), 0.1, np.float32)
     cam[1, 1] = 0.5
     assert cam_to_box_bas(cam, [0.1]).tolist() == [[1, 1, 2, 2]]
+
+
+# --- the box rule the level bounds rely on ----------------------------------
+def components_and_holes_boxes(binary):
+    """wsolevaluation boxes predicted from connectivity alone: every
+    8-connected foreground component gives its bounding box, every
+    4-connected background component off the border (a hole) gives its
+    bounding box grown by one pixel, both with the right and bottom edges
+    one past the last pixel and clipped to the map."""
+    height, width = binary.shape
+    boxes = []
+    labels, _ = ndimage.label(binary, structure=np.ones((3, 3)))
+    for rows, cols in ndimage.find_objects(labels):
+        boxes.append(
+            (
+                cols.start,
+                rows.start,
+                min(cols.stop, width - 1),
+                min(rows.stop, height - 1),
+            )
+        )
+    labels, _ = ndimage.label(~binary)
+    for rows, cols in ndimage.find_objects(labels):
+        if (
+            rows.start == 0
+            or cols.start == 0
+            or rows.stop == height
+            or cols.stop == width
+        ):
+            continue
+        boxes.append(
+            (
+                cols.start - 1,
+                rows.start - 1,
+                min(cols.stop + 1, width - 1),
+                min(rows.stop + 1, height - 1),
+            )
+        )
+    return sorted(boxes)
+
+
+def contour_boxes(binary):
+    image = binary.astype(np.uint8) * 255
+    contours = cv2.findContours(image, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)[
+        -2
+    ]
+    height, width = binary.shape
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append((x, y, min(x + w, width - 1), min(y + h, height - 1)))
+    return sorted(boxes)
+
+
+def test_contour_boxes_are_component_and_hole_boxes():
+    """findContours' boxes are exactly the component boxes and the grown
+    hole boxes: on every 3x4, 4x3 and 2x6 map, on random maps of several
+    densities and on diagonal, nested-ring, border-hole and line patterns."""
+    maps = []
+    for shape in [(3, 4), (4, 3), (2, 6)]:
+        n = shape[0] * shape[1]
+        bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+        maps.extend(b.reshape(shape).astype(bool) for b in bits)
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        shape = tuple(rng.integers(1, 21, 2))
+        maps.append(rng.random(shape) < rng.choice([0.1, 0.3, 0.5, 0.7, 0.9]))
+    rings = np.zeros((20, 20), bool)
+    for k in range(0, 10, 2):  # nested rings with holes and islands
+        rings[k : 20 - k, k : 20 - k] = k % 4 == 0
+    maps += [
+        np.eye(7, dtype=bool) | np.eye(7, dtype=bool)[::-1],  # diagonals
+        ~np.eye(7, dtype=bool),  # diagonal background: two corner parts
+        np.indices((9, 9)).sum(0) % 2 == 0,  # checkerboard
+        rings,
+        ~rings,
+        np.pad(np.ones((1, 8), bool), 2),  # 1-pixel line
+        np.ones((5, 6), bool),
+        np.zeros((5, 6), bool),
+        np.pad(np.ones((1, 1), bool), 3),
+    ]
+    border_hole = np.ones((6, 6), bool)
+    border_hole[0, 2] = border_hole[1, 2] = border_hole[3, 3] = False
+    maps.append(border_hole)
+    for binary in maps:
+        assert contour_boxes(binary) == components_and_holes_boxes(binary)
+
+
+# --- level bounds: exact against the per-threshold loop ---------------------
+def random_map(rng, kind):
+    height, width = rng.integers(3, 33, 2)
+    if kind == 0:  # noise
+        cam = rng.random((height, width))
+    elif kind == 1:  # smooth, CAM-like
+        side = int(rng.integers(2, 7))
+        cam = cv2.resize(
+            rng.random((side, side)),
+            (int(width), int(height)),
+            interpolation=cv2.INTER_CUBIC,
+        )
+    elif kind == 2:  # few values: plateaus and ties
+        cam = np.round(rng.random((height, width)) * rng.integers(2, 6))
+    elif kind == 3:  # a bump with noise
+        yy, xx = np.mgrid[:height, :width]
+        cam = (
+            -(((yy - rng.uniform(0, height)) / height) ** 2)
+            - ((xx - rng.uniform(0, width)) / width) ** 2
+        )
+        cam = cam + 0.3 * rng.random((height, width))
+    elif kind == 4:  # low border rows and columns, cut off from the rest
+        cam = 0.5 + 0.5 * rng.random((height, width))
+        cam[rng.random((height, width)) < rng.uniform(0, 0.5)] = 0.2
+        cam[:, -1] = rng.random(height) ** 3
+        cam[-1, :] = rng.random(width) ** 3
+    else:  # nested frames: rings, holes and islands
+        cam = 0.02 * rng.random((height, width))
+        for _ in range(int(rng.integers(1, 5))):
+            y0, y1 = sorted(rng.integers(0, height, 2))
+            x0, x1 = sorted(rng.integers(0, width, 2))
+            value = rng.uniform(0.1, 1)
+            cam[y0 : y1 + 1, x0 : x1 + 1] = value
+            cam[y0 + 1 : y1, x0 + 1 : x1] = rng.uniform(0, value)
+    cam = cam - cam.min()
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def random_gt_boxes(rng, height, width):
+    boxes = []
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.2:
+            boxes.append(
+                [int(rng.integers(0, width)), 0, width - 1, height - 1]
+            )
+        else:
+            x0, x1 = sorted(rng.integers(0, width, 2))
+            y0, y1 = sorted(rng.integers(0, height, 2))
+            boxes.append([x0, y0, x1, y1])
+    return np.array(boxes)
+
+
+def test_level_bounds_equal_baseline_on_small_maps():
+    rng = np.random.default_rng(5)
+    iou_lists = [(30, 50, 70), (10, 50, 90), (50,), (5, 20, 35, 60, 95)]
+    for trial in range(240):
+        cam = random_map(rng, trial % 6)
+        gts = random_gt_boxes(rng, *cam.shape)
+        thresholds = threshold_grid(0.01 if trial % 8 else 0.001)
+        iou_thresholds = iou_lists[trial % 4]
+        ref = BENCH.baseline_correct(
+            cam, gts, thresholds, iou_thresholds, True
+        )
+        got = correct_per_threshold(cam, gts, thresholds, iou_thresholds)
+        np.testing.assert_array_equal(got, ref, err_msg=f'trial {trial}')
+
+
+def test_level_bounds_settle_levels():
+    """Most levels are settled without tracing: the low ones (the whole map
+    but scattered pits) by the component spanning the map, those under
+    each traced level of the bump by the bump's box; the bits stay
+    wsolevaluation's."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:40, :40]
+    bump = 1 - ((yy - 20) ** 2 + (xx - 20) ** 2) / 100
+    cam = np.maximum(bump, rng.uniform(0.02, 0.3, (40, 40)))
+    gt = np.array([[12, 12, 28, 28]])
+    thresholds = threshold_grid(0.001)
+    level = _level_boxes(cam, thresholds, True, gt, [0.3, 0.5, 0.7])
+    traced = np.isnan(level.settled)
+    assert traced.sum() < len(traced) / 2
+    full_iou = 17 * 17 / 40**2  # the whole map's box against the GT box
+    assert (level.settled == full_iou).sum() >= 20
+    assert (level.settled[~traced] >= 0.7).sum() >= 5
+    ref = BENCH.baseline_correct(cam, gt, thresholds, (30, 50, 70), True)
+    np.testing.assert_array_equal(
+        correct_per_threshold(cam, gt, thresholds), ref
+    )

@@ -9,10 +9,16 @@ low-resolution maps, min-max normalised like real CAMs) and random GT boxes;
 the script checks that both give identical accuracy curves and prints
 images/second for each and the speed ratio.
 
+mmwsl (``box_acc_curve``) traces each distinct binary map at most once and
+only when bounds on its best IoU do not already settle every IoU level
+(``mmwsl/evaluation/functional/box_extraction.py``); run it with
+``OMP_NUM_THREADS=1`` on an otherwise idle machine for stable numbers.
+
     python tools/analysis_tools/benchmark_metrics.py
     python tools/analysis_tools/benchmark_metrics.py --num-images 200 \\
         --interval 0.01 --single-contour
 """
+
 import argparse
 import sys
 import time
@@ -36,10 +42,11 @@ def baseline_boxes(scoremap, thresholds, multi_contour):
             src=scoremap_image,
             thresh=int(threshold * np.max(scoremap_image)),
             maxval=255,
-            type=cv2.THRESH_BINARY)
+            type=cv2.THRESH_BINARY,
+        )
         contours = cv2.findContours(
-            image=binary, mode=cv2.RETR_TREE,
-            method=cv2.CHAIN_APPROX_SIMPLE)[_CONTOUR_INDEX]
+            image=binary, mode=cv2.RETR_TREE, method=cv2.CHAIN_APPROX_SIMPLE
+        )[_CONTOUR_INDEX]
         if len(contours) == 0:
             boxes_at_thresholds.append(np.asarray([[0, 0, 0, 0]]))
             continue
@@ -48,9 +55,7 @@ def baseline_boxes(scoremap, thresholds, multi_contour):
         boxes = []
         for contour in contours:
             x, y, w, h = cv2.boundingRect(contour)
-            boxes.append(
-                [x, y, min(x + w, width - 1),
-                 min(y + h, height - 1)])
+            boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
         boxes_at_thresholds.append(np.asarray(boxes))
     return boxes_at_thresholds
 
@@ -59,12 +64,17 @@ def baseline_iou(box_a, box_b):
     """wsolevaluation's ``calculate_multiple_iou`` (+1 pixel convention)."""
     a = box_a[:, None, :]
     b = box_b[None, :, :]
-    inter = (np.maximum(0,
-                        np.minimum(a[..., 2], b[..., 2]) -
-                        np.maximum(a[..., 0], b[..., 0]) + 1) *
-             np.maximum(0,
-                        np.minimum(a[..., 3], b[..., 3]) -
-                        np.maximum(a[..., 1], b[..., 1]) + 1))
+    inter = np.maximum(
+        0,
+        np.minimum(a[..., 2], b[..., 2])
+        - np.maximum(a[..., 0], b[..., 0])
+        + 1,
+    ) * np.maximum(
+        0,
+        np.minimum(a[..., 3], b[..., 3])
+        - np.maximum(a[..., 1], b[..., 1])
+        + 1,
+    )
     area_a = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
     area_b = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
     denominator = area_a + area_b - inter
@@ -75,8 +85,9 @@ def baseline_iou(box_a, box_b):
     return ious
 
 
-def baseline_correct(scoremap, gt_boxes, thresholds, iou_thresholds,
-                     multi_contour):
+def baseline_correct(
+    scoremap, gt_boxes, thresholds, iou_thresholds, multi_contour
+):
     """wsolevaluation's ``BoxEvaluator.accumulate`` for one image: a
     (len(iou_thresholds), len(thresholds)) 0/1 array."""
     boxes = baseline_boxes(scoremap, thresholds, multi_contour)
@@ -84,19 +95,22 @@ def baseline_correct(scoremap, gt_boxes, thresholds, iou_thresholds,
     per_threshold = []
     start = 0
     for b in boxes:
-        per_threshold.append(best[start:start + len(b)].max())
+        per_threshold.append(best[start : start + len(b)].max())
         start += len(b)
     per_threshold = np.asarray(per_threshold)
     return np.stack([per_threshold >= d / 100 for d in iou_thresholds])
 
 
-def baseline_box_acc_curve(cams, gt_boxes, thresholds, iou_thresholds,
-                           multi_contour):
+def baseline_box_acc_curve(
+    cams, gt_boxes, thresholds, iou_thresholds, multi_contour
+):
     correct = sum(
-        baseline_correct(cam, boxes, thresholds, iou_thresholds,
-                         multi_contour).astype(np.int64)
-        for cam, boxes in zip(cams, gt_boxes))
-    return correct * 100. / len(cams)
+        baseline_correct(
+            cam, boxes, thresholds, iou_thresholds, multi_contour
+        ).astype(np.int64)
+        for cam, boxes in zip(cams, gt_boxes)
+    )
+    return correct * 100.0 / len(cams)
 
 
 # ---------------------------------------------------------------------------
@@ -117,8 +131,9 @@ def random_cams(num, size=224, noise=0.3, low_res=(7, 14, 28), seed=0):
         yy, xx = (np.mgrid[0:side, 0:side] + 0.5) / side
         cy, cx = rng.uniform(0.3, 0.7, 2)
         sy, sx = rng.uniform(0.1, 0.25, 2)
-        small = np.exp(-(yy - cy)**2 / (2 * sy**2) - (xx - cx)**2 /
-                       (2 * sx**2)) + noise * rng.random((side, side))
+        small = np.exp(
+            -((yy - cy) ** 2) / (2 * sy**2) - (xx - cx) ** 2 / (2 * sx**2)
+        ) + noise * rng.random((side, side))
         cam = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
         cams.append((cam - cam.min()) / (cam.max() - cam.min()))
         jitter = rng.normal(0, 0.05, 4)
@@ -137,22 +152,26 @@ def parse_args(argv=None):
         '--interval',
         type=float,
         default=0.001,
-        help='cam_curve_interval (0.001: 1000 thresholds)')
+        help='cam_curve_interval (0.001: 1000 thresholds)',
+    )
     parser.add_argument(
         '--single-contour',
         action='store_true',
-        help='MaxBoxAcc (largest contour) instead of MaxBoxAccV2')
+        help='MaxBoxAcc (largest contour) instead of MaxBoxAccV2',
+    )
     parser.add_argument(
         '--noise',
         type=float,
         default=0.3,
-        help='noise amplitude of the random CAMs relative to the object')
+        help='noise amplitude of the random CAMs relative to the object',
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--repeat',
         type=int,
         default=3,
-        help='time both implementations this many times, keep the best')
+        help='time both implementations this many times, keep the best',
+    )
     return parser.parse_args(argv)
 
 
@@ -163,11 +182,13 @@ def main(argv=None):
         summarize_box_acc,
         threshold_grid,
     )
+
     multi_contour = not args.single_contour
     iou_thresholds = (30, 50, 70)
     thresholds = threshold_grid(args.interval)
     cams, gt_boxes = random_cams(
-        args.num_images, args.size, noise=args.noise, seed=args.seed)
+        args.num_images, args.size, noise=args.noise, seed=args.seed
+    )
     cv2.setNumThreads(1)
 
     # Alternate the two and keep each one's best time: on a shared machine
@@ -175,27 +196,37 @@ def main(argv=None):
     baseline_s = mmwsl_s = float('inf')
     for _ in range(max(args.repeat, 1)):
         start = time.perf_counter()
-        reference = baseline_box_acc_curve(cams, gt_boxes, thresholds,
-                                           iou_thresholds, multi_contour)
+        reference = baseline_box_acc_curve(
+            cams, gt_boxes, thresholds, iou_thresholds, multi_contour
+        )
         baseline_s = min(baseline_s, time.perf_counter() - start)
         start = time.perf_counter()
-        curve = box_acc_curve(cams, gt_boxes, thresholds, iou_thresholds,
-                              multi_contour)
+        curve = box_acc_curve(
+            cams, gt_boxes, thresholds, iou_thresholds, multi_contour
+        )
         mmwsl_s = min(mmwsl_s, time.perf_counter() - start)
 
     name = 'MaxBoxAccV2' if multi_contour else 'MaxBoxAcc'
     identical = np.array_equal(curve, reference)
     summary = summarize_box_acc(curve, thresholds, iou_thresholds)
-    print(f'{name}: {args.num_images} maps of {args.size}x{args.size} '
-          f'(noise {args.noise}), {len(thresholds)} CAM thresholds '
-          f'(interval {args.interval}), one CPU thread')
-    print(f'  baseline (per-threshold findContours): '
-          f'{args.num_images / baseline_s:10.1f} images/s')
-    print(f'  mmwsl:                                 '
-          f'{args.num_images / mmwsl_s:10.1f} images/s')
+    print(
+        f'{name}: {args.num_images} maps of {args.size}x{args.size} '
+        f'(noise {args.noise}), {len(thresholds)} CAM thresholds '
+        f'(interval {args.interval}), one CPU thread'
+    )
+    print(
+        f'  baseline (per-threshold findContours): '
+        f'{args.num_images / baseline_s:10.1f} images/s'
+    )
+    print(
+        f'  mmwsl:                                 '
+        f'{args.num_images / mmwsl_s:10.1f} images/s'
+    )
     print(f'  speed-up: {baseline_s / mmwsl_s:.1f}x')
-    print(f'  accuracy per IoU level: {summary["acc"]}, mean '
-          f'{summary["mean"]:.4f}')
+    print(
+        f'  accuracy per IoU level: {summary["acc"]}, mean '
+        f'{summary["mean"]:.4f}'
+    )
     print(f'  identical curves: {identical}')
     return 0 if identical else 1
 
