@@ -35,7 +35,7 @@ from mmwsl.apis.c2am_wsss import (
     label_confusion,  # noqa: E402
     refine_with_background_cues,
 )
-from mmwsl.evaluation.functional import segmentation_iou  # noqa: E402
+from mmwsl.evaluation.functional import iou_from_confusion  # noqa: E402
 
 #: The reference sweep without cues: 0.05, 0.10, ..., 0.75.
 SWEEP = tuple(round(0.05 * i, 2) for i in range(1, 16))
@@ -136,9 +136,9 @@ def main(argv=None) -> dict:
             )
         if args.out_dir:
             _write_png(osp.join(args.out_dir, name + '.png'), label)
-    result = segmentation_iou(refined, average='mean')
+    result = iou_from_confusion(refined, average='mean')
     scores = {
-        t: segmentation_iou(m, average='mean')['miou']
+        t: iou_from_confusion(m, average='mean')['miou']
         for t, m in sweep.items()
     }
     best = max(scores, key=scores.get)

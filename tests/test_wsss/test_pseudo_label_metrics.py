@@ -29,7 +29,9 @@ def brute_force_miou(cams, labels, gts, t, num_classes, average):
             for x in range(w):
                 if gt[y, x] == 255:
                     continue
-                scores = [t] + [float(c[y, x]) for c in cam]
+                # Compared in the maps' dtype, as BAS pads its float32
+                # CAMs with the threshold.
+                scores = [cam.dtype.type(t)] + [c[y, x] for c in cam]
                 k = int(np.argmax(scores))  # first maximum: background ties
                 pred = 0 if k == 0 else keys[k - 1] + 1
                 conf[gt[y, x], pred] += 1
