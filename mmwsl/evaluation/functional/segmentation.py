@@ -16,58 +16,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from .scoremap import _to_numpy
-
-IGNORE_INDEX = 255
-
-
-def _check_cams(
-    cams, labels, num_classes: int, name: str
-) -> Tuple[np.ndarray, np.ndarray]:
-    cams = _to_numpy(cams)
-    labels = _to_numpy(labels).astype(np.int64).reshape(-1)
-    if cams.ndim == 2:
-        cams = cams[None]
-    if cams.ndim != 3 or len(cams) != len(labels):
-        raise ValueError(
-            f'{name}: expected one (H, W) map per image label '
-            f'({len(labels)} labels), got cams of shape '
-            f'{tuple(cams.shape)}.'
-        )
-    if not np.issubdtype(cams.dtype, np.floating):
-        raise TypeError(
-            f'{name}: cams must be floating point, not {cams.dtype}.'
-        )
-    if np.isnan(cams).any():
-        raise ValueError(f'{name}: cams must not contain NaN.')
-    if ((labels < 0) | (labels >= num_classes - 1)).any():
-        raise ValueError(
-            f'{name}: foreground labels must be in '
-            f'[0, {num_classes - 2}], got {labels.tolist()}.'
-        )
-    return cams, labels
-
-
-def _check_gt(
-    gt, shape, num_classes: int, ignore_index: int, name: str
-) -> np.ndarray:
-    gt = _to_numpy(gt)
-    if gt.ndim == 3 and gt.shape[0] == 1:
-        gt = gt[0]
-    if gt.shape != tuple(shape):
-        raise ValueError(
-            f'{name}: the GT mask has shape {tuple(gt.shape)} '
-            f'but the maps have shape {tuple(shape)}.'
-        )
-    gt = gt.astype(np.int64)
-    bad = (gt != ignore_index) & ((gt < 0) | (gt >= num_classes))
-    if bad.any():
-        raise ValueError(
-            f'{name}: GT labels must be in [0, {num_classes - 1}]'
-            f' or {ignore_index}; found '
-            f'{np.unique(gt[bad]).tolist()}.'
-        )
-    return gt
+from .pseudo_label import IGNORE_INDEX, check_cams, check_gt
 
 
 def _sorted_thresholds(bg_thresholds, dtype) -> Tuple[np.ndarray, np.ndarray]:
@@ -97,8 +46,8 @@ def sweep_histogram(
         with :func:`add_sweep_histogram`, it gives every threshold's
         confusion matrix (:func:`sweep_confusions`).
     """
-    cams, labels = _check_cams(cams, labels, num_classes, name)
-    gt = _check_gt(gt_mask, cams.shape[1:], num_classes, ignore_index, name)
+    cams, labels = check_cams(cams, labels, num_classes, name)
+    gt = check_gt(gt_mask, cams.shape[1:], num_classes, ignore_index, name)
     thresholds, _ = _sorted_thresholds(bg_thresholds, cams.dtype)
     valid = gt != ignore_index
     gt = gt[valid]
