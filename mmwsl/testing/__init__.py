@@ -1,1 +1,0 @@
-# Copyright (c) mmwsl contributors. All rights reserved.
