@@ -260,7 +260,12 @@ def test_synthetic_config_train_step():
     # Same backbone widths and schedule as the CAM baseline.
     for key in ('depth', 'stem_channels', 'base_channels'):
         assert cfg.model.backbone[key] == cam_cfg.model.backbone[key]
-    assert cfg.optim_wrapper == cam_cfg.optim_wrapper
+    assert cfg.optim_wrapper.optimizer == cam_cfg.optim_wrapper.optimizer
+    # Only the generator trains at another lr (0.01).
+    assert cfg.optim_wrapper.paramwise_cfg == dict(
+        custom_keys={'head.generator': dict(lr_mult=0.2)}
+    )
+    assert cfg.model.head.loss_area.loss_weight == 0.5
     assert cfg.param_scheduler == cam_cfg.param_scheduler
     assert cfg.train_cfg == cam_cfg.train_cfg
 
