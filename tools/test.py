@@ -7,6 +7,7 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
+import torch.distributed as torch_dist  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -108,6 +109,8 @@ def main():
     runner.logger.info('Test metrics: ' + ', '.join(
         f'{k}: {v:.2f}' if isinstance(v, float) else f'{k}: {v}'
         for k, v in metrics.items()))
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 if __name__ == '__main__':

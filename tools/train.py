@@ -8,6 +8,7 @@ import sys
 # Run against this checkout even when another mmwsl is installed.
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
+import torch.distributed as torch_dist  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -97,6 +98,10 @@ def main():
     cfg = merge_args(load_config(args.config), args)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    # Tear the process group down before exit: gloo can abort a process
+    # ("terminate called without an active exception") when it is left open.
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 if __name__ == '__main__':
