@@ -40,6 +40,7 @@ from mmwsl.apis.pseudo_label import (
 from mmwsl.datasets.transforms import LoadImageWithCheck  # noqa: E402
 from mmwsl.registry import DATASETS  # noqa: E402
 from mmwsl.utils import register_all_modules  # noqa: E402
+from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import load_config  # noqa: E402
 
 
@@ -332,4 +333,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_user_error():
+        main()

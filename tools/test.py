@@ -12,6 +12,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmwsl.utils import register_all_modules  # noqa: E402
+from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import (  # noqa: E402
     check_amp,
     fix_dataloaders,
@@ -114,4 +115,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_user_error():
+        main()

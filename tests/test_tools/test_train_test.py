@@ -39,12 +39,12 @@ default_hooks = dict(logger=dict(interval=1))
 '''
 
 
-def run(args, env=None, check=True):
+def run(args, env=None, check=True, cwd=ROOT):
     env = dict(os.environ, **(env or {}))
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True,
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
