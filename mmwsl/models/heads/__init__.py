@@ -1,4 +1,5 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
+from .acol_head import ACoLHead, acol_erase_mask
 from .bas_head import BASHead
 from .c2am_head import C2AMHead, pool_foreground_background
 from .cam_head import CAMHead
@@ -10,3 +11,4 @@ __all__ = ['CAMHead', 'BASHead', 'MultiLabelCAMHead']
 __all__ += ['C2AMHead', 'pool_foreground_background']
 __all__ += ['PSOLHead']
 __all__ += ['HFPLHead']
+__all__ += ['ACoLHead', 'acol_erase_mask']

@@ -2,3 +2,6 @@
 from .cam import localization_map, minmax_normalize, resize_maps
 
 __all__ = ['localization_map', 'minmax_normalize', 'resize_maps']
+from .adl import ADL, attention_drop_mask  # noqa: E402
+
+__all__ += ['ADL', 'attention_drop_mask']
