@@ -4,6 +4,7 @@ from .bas_head import BASHead
 from .c2am_head import C2AMHead, pool_foreground_background
 from .cam_head import CAMHead
 from .hfpl_head import HFPLHead
+from .multilabel_bas_head import MultiLabelBASHead, choose_positive_classes
 from .multilabel_cam_head import MultiLabelCAMHead
 from .psol_head import PSOLHead
 
@@ -12,3 +13,4 @@ __all__ += ['C2AMHead', 'pool_foreground_background']
 __all__ += ['PSOLHead']
 __all__ += ['HFPLHead']
 __all__ += ['ACoLHead', 'acol_erase_mask']
+__all__ += ['MultiLabelBASHead', 'choose_positive_classes']

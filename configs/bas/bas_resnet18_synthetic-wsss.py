@@ -1,0 +1,81 @@
+# BAS for WSSS on the synthetic multi-label dataset with the half-width
+# ResNet-18 at output stride 16 and the schedule of
+# configs/wsss/cam_resnet18_synthetic-wsss.py (6 epochs, lr 0.05), for a
+# like-for-like comparison of the seeds with CAM's. As in the ResNet-50
+# model of the reference (spec 1.5), layer3 (stride 2) is the tap
+# (128 x 8 x 8 at 128 px), layer4 (stride 1) the late stage (256 x 8 x 8),
+# h a bias-free 1x1 conv and g a bias-free 3x3 conv; the loss weights are
+# the reference's (alpha 0.2, beta 1.2). See configs/bas/README.md, "BAS for
+# WSSS".
+_base_ = [
+    '../_base_/datasets/synthetic_wsss.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='mmwsl.MultiLabelBAS',
+    data_preprocessor={{_base_.data_preprocessor}},
+    backbone=dict(
+        type='mmpretrain.ResNet',
+        depth=18,
+        stem_channels=32,
+        base_channels=32,
+        strides=(1, 2, 2, 1),
+        norm_cfg=dict(type='BN', requires_grad=True),
+    ),
+    tap='layer3',
+    late_pool=None,
+    head=dict(
+        type='mmwsl.MultiLabelBASHead',
+        num_classes={{_base_.num_classes}},
+        in_channels=256,
+        tap_channels=128,
+        mid_channels=(),
+        bias=False,
+        loss=dict(type='mmwsl.PositiveNegativeSoftmaxLoss'),
+        # alpha
+        loss_fg=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=0.2),
+        loss_bg=dict(type='mmwsl.BackgroundActivationLoss', masked_value=1.0),
+        # beta
+        loss_area=dict(type='mmwsl.AreaLoss', loss_weight=1.2),
+    ),
+)
+
+# The CAM baseline's schedule.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
+)
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True,
+    ),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=6),
+]
+train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=6)
+val_cfg = dict()
+test_cfg = dict()
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
+)
+visualizer = dict(
+    type='mmpretrain.UniversalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend')],
+)
+
+# Seeds (spec 5.2): the sigmoid foreground maps of every class summed over
+# the scales and flips, kept for the image's classes and divided by their
+# max + 1e-5 (tools/generate_pseudo_labels.py).
+pseudo_label_cfg = dict(
+    cam_key='fg_map',
+    scales=(1.0, 0.5, 1.5, 2.0),
+    flip=True,
+    output_stride=16,
+    bg_threshold=0.25,
+)
