@@ -64,7 +64,13 @@ def _model_cfg(cfg):
 
 def test_all_configs_present():
     names = {_name(p) for p in CONFIGS}
-    assert names == set(RECIPES) | {'bas_resnet18_synthetic'}
+    # WSSS configs: tests/test_models/test_bas_wsss_configs.py.
+    wsss = {
+        'bas_resnet50_voc12',
+        'bas_resnet50_coco14',
+        'bas_resnet18_synthetic-wsss',
+    }
+    assert names == set(RECIPES) | {'bas_resnet18_synthetic'} | wsss
     assert set(METAFILE) == names
     for name, entry in METAFILE.items():
         assert entry['Config'] == f'configs/bas/{name}.py'
