@@ -28,3 +28,6 @@ __all__ += [
 __all__ += [
     'LoadPseudoBox', 'RandomResizedBoxCrop', 'PSOLRandomFlip', 'PackPSOLTarget'
 ]
+from .rescale import RandomRescale  # noqa: E402
+
+__all__ += ['RandomRescale']

@@ -13,3 +13,6 @@ __all__ += ['C2AM', 'C2AMWithClassifier']
 __all__ += ['PSOLRegressor', 'box_map']
 __all__ += ['HFPLCAMClassifier']
 __all__ += ['MultiLabelBAS']
+from .inter_pixel_relation_net import InterPixelRelationNet  # noqa: E402
+
+__all__ += ['InterPixelRelationNet']

@@ -14,3 +14,6 @@ __all__ += ['PSOLHead']
 __all__ += ['HFPLHead']
 __all__ += ['ACoLHead', 'acol_erase_mask']
 __all__ += ['MultiLabelBASHead', 'choose_positive_classes']
+from .irn_head import IRNHead  # noqa: E402
+
+__all__ += ['IRNHead']

@@ -5,3 +5,6 @@ __all__ = ['localization_map', 'minmax_normalize', 'resize_maps']
 from .adl import ADL, attention_drop_mask  # noqa: E402
 
 __all__ += ['ADL', 'attention_drop_mask']
+from .path_index import PathIndex, edge_to_affinity  # noqa: E402
+
+__all__ += ['PathIndex', 'edge_to_affinity']

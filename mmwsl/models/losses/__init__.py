@@ -26,3 +26,4 @@ from .hfpl_loss import (
     multinomial_importance_sampling_loss,
     probs_to_logits,
 )
+from .irn_loss import IRNAffinityLoss, affinity_labels  # noqa: E402,F401
