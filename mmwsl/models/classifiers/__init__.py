@@ -2,6 +2,7 @@
 from .bas import BAS
 from .c2am import C2AM
 from .c2am_with_classifier import C2AMWithClassifier
+from .eil import EILClassifier
 from .hfpl_classifier import HFPLCAMClassifier
 from .multilabel_bas import MultiLabelBAS
 from .multilabel_cam import MultiLabelCAMClassifier
@@ -16,3 +17,4 @@ __all__ += ['MultiLabelBAS']
 from .inter_pixel_relation_net import InterPixelRelationNet  # noqa: E402
 
 __all__ += ['InterPixelRelationNet']
+__all__ += ['EILClassifier']
