@@ -31,3 +31,9 @@ __all__ += [
 from .rescale import RandomRescale  # noqa: E402
 
 __all__ += ['RandomRescale']
+from .adversarial_erasing import (  # noqa: E402
+    ApplyAdversarialErasure,
+    LoadImageLevelLabels,
+)
+
+__all__ += ['ApplyAdversarialErasure', 'LoadImageLevelLabels']

@@ -9,3 +9,6 @@ from .safe_checkpoint_hook import SafeCheckpointHook
 
 __all__ = ['CAMVisualizationHook', 'SafeCheckpointHook']
 __all__ += ['C2AMPolarityHook', 'border_activation', 'polarity_flag']
+from .ae_mining_hook import AEMiningHook  # noqa: E402
+
+__all__ += ['AEMiningHook']

@@ -8,3 +8,10 @@ __all__ += ['ADL', 'attention_drop_mask']
 from .path_index import PathIndex, edge_to_affinity  # noqa: E402
 
 __all__ += ['PathIndex', 'edge_to_affinity']
+from .erase_policy import (  # noqa: E402
+    ErasePolicy,
+    class_activation_map,
+    erase_region,
+)
+
+__all__ += ['ErasePolicy', 'class_activation_map', 'erase_region']

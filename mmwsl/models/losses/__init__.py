@@ -27,3 +27,4 @@ from .hfpl_loss import (
     probs_to_logits,
 )
 from .irn_loss import IRNAffinityLoss, affinity_labels  # noqa: E402,F401
+from .sigmoid_mse_loss import SigmoidMSELoss, sigmoid_mse_loss  # noqa: E402
