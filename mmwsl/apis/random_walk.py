@@ -94,11 +94,18 @@ def transition_matrix(
     affinity: torch.Tensor, beta: float = 10, exp_times: int = 8
 ) -> torch.Tensor:
     """``A^beta`` with unit column sums, squared ``exp_times`` times."""
-    trans = affinity.pow(beta)
-    trans = trans / trans.sum(dim=0, keepdim=True)
+    trans = normalized_affinity(affinity, beta)
     for _ in range(exp_times):
         trans = trans @ trans
     return trans
+
+
+def normalized_affinity(
+    affinity: torch.Tensor, beta: float = 10
+) -> torch.Tensor:
+    """One step of the walk: ``A^beta`` with unit column sums."""
+    trans = affinity.pow(beta)
+    return trans / trans.sum(dim=0, keepdim=True)
 
 
 def propagate_to_edge(
@@ -107,12 +114,18 @@ def propagate_to_edge(
     radius: float = 5,
     beta: float = 10,
     exp_times: int = 8,
+    method: str = 'auto',
 ) -> torch.Tensor:
-    """Random walk of score maps within boundaries.
+    """Random walk of score maps within boundaries: ``x T^(2^exp_times)``.
 
     Args:
         x: ``(K, h, w)`` scores on the boundary map's grid.
         edge: ``(h, w)`` boundary probabilities.
+        method: ``'square'`` forms ``T^(2^e)`` by squaring ``T`` e times
+            (IRN; ``e`` products of ``n x n`` matrices), ``'steps'`` applies
+            the ``2^e`` steps to the K maps one after the other (``2^e``
+            products with ``K x n``; the same result up to rounding, far
+            cheaper when ``K 2^e < e n``), ``'auto'`` picks the cheaper.
 
     Returns:
         torch.Tensor: ``(K, h, w)`` propagated scores.
@@ -122,10 +135,22 @@ def propagate_to_edge(
             f'Seeds {tuple(x.shape[-2:])} and boundary map '
             f'{tuple(edge.shape)} differ in size.'
         )
+    if method not in ('auto', 'square', 'steps'):
+        raise ValueError(f'Unknown random-walk method {method!r}.')
     h, w = edge.shape
-    trans = transition_matrix(dense_affinity(edge, radius), beta, exp_times)
-    x = (x * (1 - edge)).reshape(len(x), h * w)
-    return (x @ trans).reshape(-1, h, w)
+    n, k = h * w, len(x)
+    x = (x * (1 - edge)).reshape(k, n)
+    if method == 'auto':
+        steps = k * 2**exp_times
+        method = 'steps' if steps < exp_times * n else 'square'
+    if method == 'square':
+        trans = transition_matrix(dense_affinity(edge, radius), beta,
+                                  exp_times)
+        return (x @ trans).reshape(k, h, w)
+    step = normalized_affinity(dense_affinity(edge, radius), beta)
+    for _ in range(2**exp_times):
+        x = x @ step
+    return x.reshape(k, h, w)
 
 
 def random_walk_maps(

@@ -85,3 +85,14 @@ def test_random_walk_maps_full_resolution():
     assert random_walk_maps(cams[:0], wall_edge()).shape == (0, 31, 35)
     with pytest.raises(ValueError, match='does not fit'):
         random_walk_maps(cams, torch.zeros(5, 5))
+
+
+def test_step_by_step_walk_equals_matrix_squaring():
+    g = torch.Generator().manual_seed(0)
+    edge = torch.rand(7, 9, generator=g) ** 3
+    seeds = torch.rand(3, 7, 9, generator=g)
+    a = propagate_to_edge(seeds, edge, radius=3, exp_times=5, method='square')
+    b = propagate_to_edge(seeds, edge, radius=3, exp_times=5, method='steps')
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match='Unknown random-walk method'):
+        propagate_to_edge(seeds, edge, method='power')
