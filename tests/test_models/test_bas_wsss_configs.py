@@ -79,6 +79,7 @@ def test_reference_recipe(name):
     assert cfg.train_dataloader.dataset.type == dataset_type
     assert cfg.train_cfg.max_epochs == 10
     assert cfg.randomness.seed == 0 and cfg.randomness.diff_rank_seed
+    assert cfg.sync_bn == 'torch'
     # PolyOptimizer as it behaves.
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == (

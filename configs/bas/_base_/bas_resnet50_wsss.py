@@ -67,6 +67,8 @@ optim_wrapper = dict(
     ),
 )
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
+# DDP with SyncBN as the reference (BN converted when distributed).
+sync_bn = 'torch'
 val_cfg = dict()
 test_cfg = dict()
 
