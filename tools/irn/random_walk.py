@@ -17,7 +17,7 @@ tools/analysis_tools/eval_pseudo_labels.py and MMSeg configs read it.
 Example:
     python tools/irn/random_walk.py \\
         configs/irn/irn_resnet18_synthetic-wsss.py \\
-        work_dirs/irn_resnet18_synthetic-wsss/epoch_5.pth \\
+        work_dirs/irn_resnet18_synthetic-wsss/epoch_3.pth \\
         --cams work_dirs/cam_resnet18_synthetic-wsss/pseudo_labels \\
         --out work_dirs/irn_resnet18_synthetic-wsss/pseudo_labels
 """
