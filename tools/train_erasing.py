@@ -137,8 +137,9 @@ def fill_settings(cfg: Config, ae: dict) -> tuple:
     return [float(m) for m in ae['fill']], to_rgb
 
 
-def mining_samples(cfg: Config) -> list:
-    """id, image path and positive classes of every training image."""
+def mining_samples(cfg: Config) -> tuple:
+    """id, image path and positive classes of every training image, and
+    the class names."""
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg['pipeline'] = []
     ds_cfg.pop('lazy_init', None)
@@ -161,11 +162,12 @@ def mining_samples(cfg: Config) -> list:
         seen[key] = path
         samples.append(dict(id=key, img_path=osp.abspath(path),
                             labels=labels))
-    return samples
+    classes = list((dataset.metainfo or {}).get('classes') or [])
+    return samples, classes
 
 
 def init_state(root: str, cfg: Config, ae: dict, num_rounds: int,
-               samples: list) -> dict:
+               samples: list, classes: list) -> dict:
     sha = config_sha(cfg)
     dataset_sha = json_sha(samples)
     mean, to_rgb = fill_settings(cfg, ae)
@@ -188,7 +190,7 @@ def init_state(root: str, cfg: Config, ae: dict, num_rounds: int,
     os.makedirs(root, exist_ok=True)
     write_json_atomic(osp.join(root, IMAGES_FILE), dict(
         images=samples,
-        classes=list(cfg.get('class_names') or []),
+        classes=classes,
         gt_dir=cfg.get('pseudo_label_gt_dir')))
     state = dict(
         format=STATE_FORMAT, cfg_sha=sha, config=cfg.filename,
@@ -259,9 +261,9 @@ def run_rounds(cfg: Config, root: str, num_rounds: int,
                launcher: str = 'none') -> dict:
     ae = ae_settings(cfg)
     rank, _ = get_dist_info()
-    samples = mining_samples(cfg)
+    samples, classes = mining_samples(cfg)
     if rank == 0:
-        init_state(root, cfg, ae, num_rounds, samples)
+        init_state(root, cfg, ae, num_rounds, samples, classes)
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
     state = load_state(root)

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from mmwsl.apis.pseudo_label import (
     Progress,
+    PseudoLabelWriter,
     _jsonable,
     encode_cams_npz,
     encode_png,
@@ -332,7 +333,8 @@ def mine_images(model: nn.Module,
         policy: the region rule.
         fill: fill value in the loaded image's (BGR) order.
         prev_erase_dir: round t-1's ``erase`` folder, None in round 1.
-        batch_size: images of one size per forward pass.
+        batch_size: images per forward pass: fixed consecutive chunks of
+            this rank's list, split where the image size changes.
         on_written: optional callable ``(n_written)`` after each image
             (used for progress and fault injection in tests).
 
@@ -351,6 +353,8 @@ def mine_images(model: nn.Module,
         nonlocal written
         maps = image_cams(model, images).cpu()
         for j, cam, e_prev in zip(batch, maps, prev):
+            if j not in pending:
+                continue
             s = samples[j]
             keys = sorted(int(c) for c in s['labels'])
             if keys and max(keys) >= cam.size(0):
@@ -377,22 +381,30 @@ def mine_images(model: nn.Module,
             if on_written is not None:
                 on_written(written)
 
-    batch, images, prev = [], [], []
-    for j in todo:
-        s = samples[j]
-        img = load_image(s['img_path'])
-        e_prev = (read_erase_mask(
-            osp.join(prev_erase_dir, s['id'] + '.png'), img.shape)
-            if prev_erase_dir is not None else np.zeros(img.shape[:2], bool))
-        img = erase_image(img, e_prev, fill)
-        if images and (img.shape != images[0].shape
-                       or len(images) == batch_size):
-            run(batch, images, prev)
-            batch, images, prev = [], [], []
-        batch.append(j)
-        images.append(img)
-        prev.append(e_prev)
-    if images:
+    # Batches are fixed chunks of this rank's list, so an image always
+    # meets the same batch companions (resume gives the same numerics); a
+    # chunk with any unfinished image is run whole and only its unfinished
+    # images are written.
+    pending = set(todo)
+    for start in range(0, len(mine), batch_size):
+        chunk = mine[start:start + batch_size]
+        if not pending.intersection(chunk):
+            continue
+        batch, images, prev = [], [], []
+        for j in chunk:
+            s = samples[j]
+            img = load_image(s['img_path'])
+            e_prev = (read_erase_mask(
+                osp.join(prev_erase_dir, s['id'] + '.png'), img.shape)
+                if prev_erase_dir is not None else np.zeros(
+                    img.shape[:2], bool))
+            img = erase_image(img, e_prev, fill)
+            if images and img.shape != images[0].shape:
+                run(batch, images, prev)
+                batch, images, prev = [], [], []
+            batch.append(j)
+            images.append(img)
+            prev.append(e_prev)
         run(batch, images, prev)
     if bar is not None and not todo:
         bar._print()
@@ -531,3 +543,28 @@ def done_rounds(state: dict) -> List[int]:
             break
         rounds.append(t)
     return rounds
+
+
+class AEPseudoLabelWriter(PseudoLabelWriter):
+    """:class:`~mmwsl.apis.PseudoLabelWriter` for labels assembled from AE
+    regions: the same folder layout (``meta.json``, ``ann_dir/*.png``,
+    ``splits/<split>.txt``, config snippet), the same fingerprint check and
+    atomic writes, but the label map is given (:func:`assemble_ae_label`)
+    instead of computed from CAMs. ``label_cfg`` records the assembly
+    settings."""
+
+    def __init__(self, out_dir: str, fingerprint: dict, classes, img_root,
+                 img_suffix, split: str = 'train',
+                 label_cfg: Optional[dict] = None,
+                 info: Optional[dict] = None):
+        super().__init__(out_dir, fingerprint, classes, img_root,
+                         img_suffix, split=split,
+                         label_cfg=dict(label_cfg or {}, rule='ae'),
+                         save_cams=False, info=info)
+
+    def write_label(self, name: str, label: np.ndarray) -> None:
+        label = np.asarray(label)
+        if label.ndim != 2 or label.dtype != np.uint8:
+            raise ValueError(f'Label of {name} must be (H, W) uint8, got '
+                             f'{label.shape} {label.dtype}.')
+        write_bytes_atomic(self.label_path(name), encode_png(label))

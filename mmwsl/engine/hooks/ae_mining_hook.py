@@ -134,7 +134,7 @@ class AEMiningHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if outputs is not None and 'loss' in outputs:
-            value = float(outputs['loss'])
+            value = float(outputs['loss'].detach())
             self._epoch_losses.append(value)
             self._window.append(value)
             if not runner.train_loop.__class__.__name__.startswith('Epoch'):
