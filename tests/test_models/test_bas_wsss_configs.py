@@ -188,6 +188,12 @@ def test_synthetic_config_has_the_cam_budget():
     assert cfg.train_dataloader.batch_size == cam.train_dataloader.batch_size
     assert cfg.pseudo_label_cfg.scales == cam.pseudo_label_cfg.scales
     assert cfg.pseudo_label_cfg.cam_key == 'fg_map'
+    # From scratch: beta 0.5 and the generator at lr 0.01 (README).
+    assert cfg.model.head.loss_area.loss_weight == 0.5
+    assert cfg.model.head.loss_fg.loss_weight == 0.2
+    assert cfg.optim_wrapper.paramwise_cfg == dict(
+        custom_keys={'head.generator': dict(lr_mult=0.2)}
+    )
 
 
 @pytest.mark.parametrize('name', NAMES)
