@@ -46,6 +46,11 @@ def parse_args(argv=None):
         'BG, 255 (ignore) in between',
     )
     parser.add_argument(
+        '--split',
+        help='file of image names (one per line) to combine; default: all '
+        'images, which both folders must hold',
+    )
+    parser.add_argument(
         '--no-labels', action='store_true', help='write only the CAMs'
     )
     parser.add_argument(
@@ -76,6 +81,14 @@ def main(argv=None):
             ignore_thresholds=args.ignore_thresholds,
             crf=None,
         )
+    names = None
+    if args.split:
+        if not osp.isfile(args.split):
+            raise FileNotFoundError(f'Split file {args.split} not found.')
+        with open(args.split) as f:
+            names = [line.strip() for line in f if line.strip()]
+        if not names:
+            raise ValueError(f'Split file {args.split} lists no images.')
     stats = combine_cam_folders(
         args.cam_dir_a,
         args.cam_dir_b,
@@ -84,6 +97,7 @@ def main(argv=None):
         cam_dtype=args.cam_dtype,
         eps=args.eps,
         progress=not args.no_progress,
+        names=names,
     )
     print(
         f'Combined {stats["done"]} images (skipped {stats["skipped"]} '

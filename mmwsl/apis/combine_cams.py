@@ -98,6 +98,7 @@ def combine_cam_folders(
     cam_dtype: str = 'float16',
     eps: float = 1e-5,
     progress: bool = True,
+    names: Optional[Sequence[str]] = None,
 ) -> Dict[str, int]:
     """Combine the CAMs of two folders image by image into ``out_dir``.
 
@@ -118,6 +119,9 @@ def combine_cam_folders(
         cam_dtype: ``'float16'`` or ``'float32'``.
         eps: added to each class's maximum when renormalising.
         progress: print a progress line.
+        names: combine only these images (each must be in both folders);
+            None combines every image, and then both folders must hold the
+            same images.
 
     Returns:
         dict: ``done``, ``skipped`` and ``total`` image counts.
@@ -141,6 +145,16 @@ def combine_cam_folders(
             f'{fp_a.get("classes")} and {fp_b.get("classes")}.'
         )
     names_a, names_b = _npz_names(cams_a), _npz_names(cams_b)
+    if names is not None:
+        names = list(dict.fromkeys(names))
+        for folder, have in ((cams_a, names_a), (cams_b, names_b)):
+            missing = sorted(set(names) - set(have))
+            if missing:
+                raise ValueError(
+                    f'{len(missing)} of the requested images have no CAM '
+                    f'file in {folder} (e.g. {missing[:3]}).'
+                )
+        names_a = names_b = sorted(names)
     if not names_a:
         raise ValueError(f'No .npz CAM files in {cams_a}.')
     if names_a != names_b:
@@ -162,6 +176,7 @@ def combine_cam_folders(
                 b=fp_b or osp.abspath(dir_b),
                 eps=eps,
                 num_images=len(names_a),
+                names=None if names is None else names_a,
             )
         ),
         classes=fingerprint['classes'],

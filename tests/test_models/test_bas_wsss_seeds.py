@@ -132,6 +132,29 @@ def test_combine_tool(tmp_path):
             [str(tmp_path / 'bas'), str(tmp_path / 'few'), '--out',
              str(tmp_path / 'x'), '--no-progress']
         )
+    # ... unless --split picks images that both have.
+    (tmp_path / 'one.txt').write_text('a/img0\n')
+    main(
+        [str(tmp_path / 'bas'), str(tmp_path / 'few'), '--out',
+         str(tmp_path / 'x'), '--no-progress', '--split',
+         str(tmp_path / 'one.txt')]
+    )
+    assert (tmp_path / 'x' / 'splits' / 'train.txt').read_text() == (
+        'a/img0\n'
+    )
+    k, got = load_cams_npz(str(tmp_path / 'x' / 'cams' / 'a/img0.npz'))
+    total = maps_a['a/img0'][1] + maps_b['a/img0'][1]
+    np.testing.assert_allclose(
+        got, total / (total.max((1, 2), keepdims=True) + 1e-5), atol=1e-3
+    )
+    assert not (tmp_path / 'x' / 'cams' / 'b').exists()
+    (tmp_path / 'two.txt').write_text('a/img0\nb/img1\n')
+    with pytest.raises(ValueError, match=r'1 of the requested images'):
+        main(
+            [str(tmp_path / 'bas'), str(tmp_path / 'few'), '--out',
+             str(tmp_path / 'z'), '--no-progress', '--split',
+             str(tmp_path / 'two.txt')]
+        )
     write_folder(tmp_path / 'cls', maps_b, classes=('c0', 'c1', 'cX'))
     with pytest.raises(ValueError, match='different classes'):
         main(
