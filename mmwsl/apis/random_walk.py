@@ -123,9 +123,10 @@ def propagate_to_edge(
         edge: ``(h, w)`` boundary probabilities.
         method: ``'square'`` forms ``T^(2^e)`` by squaring ``T`` e times
             (IRN; ``e`` products of ``n x n`` matrices), ``'steps'`` applies
-            the ``2^e`` steps to the K maps one after the other with the
-            sparse one-step matrix (the same result up to rounding, far
-            cheaper when ``K 2^e << e n``), ``'auto'`` picks one by size.
+            the ``2^e`` steps to the K maps one after the other (``2^e``
+            products of ``K x n`` with ``n x n``; the same result up to
+            rounding, cheaper when ``K 2^e < e n``), ``'auto'`` picks the
+            cheaper.
 
     Returns:
         torch.Tensor: ``(K, h, w)`` propagated scores.
@@ -141,21 +142,15 @@ def propagate_to_edge(
     n, k = h * w, len(x)
     x = (x * (1 - edge)).reshape(k, n)
     if method == 'auto':
-        # Sparse products cost more per flop: steps only when clearly
-        # cheaper (e.g. VOC's ~12k cells; not a 32 x 32 grid).
-        steps = 16 * k * 2**exp_times
-        method = 'steps' if steps < exp_times * n else 'square'
+        method = 'steps' if k * 2**exp_times < exp_times * n else 'square'
     if method == 'square':
         trans = transition_matrix(dense_affinity(edge, radius), beta,
                                   exp_times)
         return (x @ trans).reshape(k, h, w)
-    # x T = (T^t x^t)^t with T^t sparse (about 4 r^2 non-zeros a column).
-    step_t = normalized_affinity(dense_affinity(edge, radius), beta)
-    step_t = step_t.t().to_sparse_coo().coalesce()
-    y = x.t().contiguous()
+    step = normalized_affinity(dense_affinity(edge, radius), beta)
     for _ in range(2**exp_times):
-        y = torch.sparse.mm(step_t, y)
-    return y.t().reshape(k, h, w)
+        x = x @ step
+    return x.reshape(k, h, w)
 
 
 def random_walk_maps(

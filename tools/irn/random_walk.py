@@ -83,6 +83,9 @@ def parse_args(argv=None):
     parser.add_argument('--split', default='train', help='split file name')
     parser.add_argument('--device', default=None, help='cpu or cuda')
     parser.add_argument(
+        '--threads', type=int, default=None, help='torch CPU threads'
+    )
+    parser.add_argument(
         '--no-progress', action='store_true', help='no progress line'
     )
     return parser.parse_args(argv)
@@ -90,6 +93,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config)
     walk = dict(DEFAULTS)
