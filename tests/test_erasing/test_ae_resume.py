@@ -19,6 +19,7 @@ from mmengine.config import Config
 
 from mmwsl.apis.adversarial_erasing import (
     RoundFiles,
+    done_rounds,
     file_sha256,
     finalize_round,
     load_regions,
@@ -86,14 +87,16 @@ def tiny(tmp_path_factory):
     return base, str(cfg)
 
 
-def _start(cfg, root, kill=None):
+def _start(cfg, root, kill=None, options=()):
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                PYTHONWARNINGS='ignore')
     env.pop('MMWSL_AE_KILL_AFTER', None)
     if kill:
         env['MMWSL_AE_KILL_AFTER'] = kill
-    return subprocess.Popen([sys.executable, TOOL, cfg, '--work-dir', root],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE,
+    cmd = [sys.executable, TOOL, cfg, '--work-dir', root]
+    if options:
+        cmd += ['--cfg-options', *options]
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -120,14 +123,21 @@ def _files(root, t):
 def runs(tiny):
     """Uninterrupted run, and two killed-and-restarted runs."""
     base, cfg = tiny
-    ref, a, b = (str(base / n) for n in ('ref', 'kill_train', 'kill_mine'))
+    ref, a, b, stop = (str(base / n)
+                       for n in ('ref', 'kill_train', 'kill_mine', 'stop'))
     # 6 images, batch 3: 2 iterations per epoch, 2 epochs per round.
     # Iteration 3 of round 2 is in epoch 2, after epoch_1.pth was saved.
+    # The auto-stop run stops as soon as a round's loss exceeds 0.01 x
+    # round 1's, i.e. at round 2.
     procs = [_start(cfg, ref), _start(cfg, a, '2:train:3'),
-             _start(cfg, b, '2:mine:3')]
+             _start(cfg, b, '2:mine:3'),
+             _start(cfg, stop, options=(
+                 'adversarial_erasing.auto_stop=True',
+                 'adversarial_erasing.stop_loss_ratio=0.01'))]
     out_ref = _wait(procs[0])
     _wait(procs[1], expect_kill=True)
     _wait(procs[2], expect_kill=True)
+    out_stop = _wait(procs[3])
     killed = dict(
         train=dict(state=load_state(a), ckpts=sorted(
             f for f in os.listdir(round_dir(a, 2)) if f.endswith('.pth'))),
@@ -135,7 +145,8 @@ def runs(tiny):
     procs = [_start(cfg, a), _start(cfg, b)]
     _wait(procs[0])
     _wait(procs[1])
-    return dict(ref=ref, a=a, b=b, killed=killed, log=out_ref, cfg=cfg)
+    return dict(ref=ref, a=a, b=b, stop=stop, killed=killed, log=out_ref,
+                stop_log=out_stop, cfg=cfg)
 
 
 def test_uninterrupted_run(runs):
@@ -284,3 +295,18 @@ def test_mining_is_idempotent(runs, tmp_path):
     assert again['done'] == 0
     with open(osp.join(src.dir, 'MINING_DONE.json')) as f:
         assert json.load(f)['num_images'] == NUM_TRAIN
+
+
+def test_auto_stop(runs):
+    root = runs['stop']
+    state = load_state(root)
+    assert state['stopped_at'] == 2
+    assert state['rounds']['1']['status'] == 'done'
+    assert state['rounds']['2']['status'] == 'stopped'
+    assert state['rounds']['2']['final_loss'] > 0.01 * state['rounds']['1'][
+        'final_loss']
+    assert '3' not in state['rounds']
+    assert read_done(round_dir(root, 2)) is None  # round 2 not mined
+    assert not osp.isdir(osp.join(round_dir(root, 2), 'erase'))
+    assert done_rounds(state) == [1]
+    assert 'auto-stopped at round 2' in runs['stop_log']
