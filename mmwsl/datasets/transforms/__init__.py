@@ -1,6 +1,7 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 import mmcv.transforms  # noqa: F401  (fills the root TRANSFORMS registry)
 
+from .adversarial_erasing import ApplyAdversarialErasure, LoadImageLevelLabels
 from .formatting import PackWSOLInputs
 from .geometric import (
     WSOLCenterCrop,
@@ -19,21 +20,13 @@ from .psol import (
     PSOLRandomFlip,
     RandomResizedBoxCrop,
 )
+from .rescale import RandomRescale
 
-__all__ = ['LoadImageWithCheck', 'LoadWSOLMask', 'PackWSOLInputs']
-__all__ += [
-    'WSOLResize', 'WSOLCenterCrop', 'WSOLRandomFlip', 'WSOLRandomCrop',
-    'WSOLRandomResizedCrop', 'resize_boxes', 'crop_boxes', 'flip_boxes'
+__all__ = [
+    'LoadImageWithCheck', 'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize',
+    'WSOLCenterCrop', 'WSOLRandomFlip', 'WSOLRandomCrop',
+    'WSOLRandomResizedCrop', 'resize_boxes', 'crop_boxes', 'flip_boxes',
+    'LoadPseudoBox', 'RandomResizedBoxCrop', 'PSOLRandomFlip',
+    'PackPSOLTarget', 'RandomRescale', 'ApplyAdversarialErasure',
+    'LoadImageLevelLabels'
 ]
-__all__ += [
-    'LoadPseudoBox', 'RandomResizedBoxCrop', 'PSOLRandomFlip', 'PackPSOLTarget'
-]
-from .rescale import RandomRescale  # noqa: E402
-
-__all__ += ['RandomRescale']
-from .adversarial_erasing import (  # noqa: E402
-    ApplyAdversarialErasure,
-    LoadImageLevelLabels,
-)
-
-__all__ += ['ApplyAdversarialErasure', 'LoadImageLevelLabels']

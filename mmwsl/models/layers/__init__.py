@@ -1,17 +1,11 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
+from .adl import ADL, attention_drop_mask
 from .cam import localization_map, minmax_normalize, resize_maps
+from .erase_policy import ErasePolicy, class_activation_map, erase_region
+from .path_index import PathIndex, edge_to_affinity
 
-__all__ = ['localization_map', 'minmax_normalize', 'resize_maps']
-from .adl import ADL, attention_drop_mask  # noqa: E402
-
-__all__ += ['ADL', 'attention_drop_mask']
-from .path_index import PathIndex, edge_to_affinity  # noqa: E402
-
-__all__ += ['PathIndex', 'edge_to_affinity']
-from .erase_policy import (  # noqa: E402
-    ErasePolicy,
-    class_activation_map,
-    erase_region,
-)
-
-__all__ += ['ErasePolicy', 'class_activation_map', 'erase_region']
+__all__ = [
+    'localization_map', 'minmax_normalize', 'resize_maps', 'ADL',
+    'attention_drop_mask', 'PathIndex', 'edge_to_affinity', 'ErasePolicy',
+    'class_activation_map', 'erase_region'
+]

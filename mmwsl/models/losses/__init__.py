@@ -26,5 +26,5 @@ from .hfpl_loss import (
     multinomial_importance_sampling_loss,
     probs_to_logits,
 )
-from .irn_loss import IRNAffinityLoss, affinity_labels  # noqa: E402,F401
-from .sigmoid_mse_loss import SigmoidMSELoss, sigmoid_mse_loss  # noqa: E402
+from .irn_loss import IRNAffinityLoss, affinity_labels
+from .sigmoid_mse_loss import SigmoidMSELoss, sigmoid_mse_loss

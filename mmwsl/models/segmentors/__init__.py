@@ -1,11 +1,12 @@
 # Copyright (c) mmwsl contributors. All rights reserved.
 from .fsl_encoder_decoder import FSLEncoderDecoder
-
-__all__ = ['FSLEncoderDecoder']
-from .psl_encoder_decoder import (  # noqa: E402
+from .psl_encoder_decoder import (
     PSLEncoderDecoder,
     prohibitive_label,
     prohibitive_weights,
 )
 
-__all__ += ['PSLEncoderDecoder', 'prohibitive_label', 'prohibitive_weights']
+__all__ = [
+    'FSLEncoderDecoder', 'PSLEncoderDecoder', 'prohibitive_label',
+    'prohibitive_weights'
+]
