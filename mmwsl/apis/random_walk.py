@@ -16,11 +16,18 @@
    T``;
 5. bilinear x4 upsampling, crop to the image, division by the global
    maximum;
+
+With ``scale != 1`` (an mmwsl option, not IRN's) the boundary map is that
+of the image enlarged ``scale`` times (:func:`scaled_size`), the seeds are
+enlarged bilinearly to the same size before step 1 and the maps are taken
+back to the image size after step 5, so a grid cell covers ``stride /
+scale`` pixels of the image; IRN is ``scale = 1``.
 6. the label is the argmax with a constant background score
    (``sem_seg_bg_thres`` 0.22), applied by :class:`PseudoLabelWriter`.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -51,8 +58,8 @@ def strided_seeds(cams: torch.Tensor, stride: int = 4) -> torch.Tensor:
     return F.avg_pool2d(x, stride)[0]
 
 
-def dense_affinity(edge: torch.Tensor, radius: float = 5) -> torch.Tensor:
-    """Pairwise affinity matrix of a boundary map.
+def affinity_pairs(edge: torch.Tensor, radius: float = 5) -> tuple:
+    """Affinities of the cell pairs within ``radius`` of a boundary map.
 
     Pairs with an end outside the map have affinity 0 (IRN pads the map
     with boundary value 1), so only pairs inside it are built.
@@ -62,8 +69,9 @@ def dense_affinity(edge: torch.Tensor, radius: float = 5) -> torch.Tensor:
         radius: pair radius in cells.
 
     Returns:
-        torch.Tensor: ``(h w, h w)`` symmetric affinities, 1 on the
-        diagonal.
+        tuple: ``(i, j, a)``, flat cell indices of the two ends and the
+        affinities ``1 - max(boundary on the path)``; every unordered pair
+        of distinct cells once.
     """
     h, w = edge.shape
     rf = int(math.ceil(radius)) - 1
@@ -79,15 +87,52 @@ def dense_affinity(edge: torch.Tensor, radius: float = 5) -> torch.Tensor:
     inside = (
         (sy < h) & (sx >= 0) & (sx < w) & (dy < h) & (dx >= 0) & (dx < w)
     )
-    i = (sy * w + sx)[inside]
-    j = (dy * w + dx)[inside]
-    vals = aff[inside]
-    n = h * w
-    dense = torch.zeros(n, n, dtype=edge.dtype, device=dev)
+    return (sy * w + sx)[inside], (dy * w + dx)[inside], aff[inside]
+
+
+def dense_affinity(edge: torch.Tensor, radius: float = 5) -> torch.Tensor:
+    """Pairwise affinity matrix of a boundary map (:func:`affinity_pairs`).
+
+    Args:
+        edge: ``(h, w)`` boundary probabilities.
+        radius: pair radius in cells.
+
+    Returns:
+        torch.Tensor: ``(h w, h w)`` symmetric affinities, 1 on the
+        diagonal.
+    """
+    i, j, vals = affinity_pairs(edge, radius)
+    n = edge.numel()
+    dense = torch.zeros(n, n, dtype=edge.dtype, device=edge.device)
     dense.index_put_((i, j), vals, accumulate=True)
     dense.index_put_((j, i), vals, accumulate=True)
     dense.diagonal().add_(1.0)
     return dense
+
+
+def sparse_transition_t(
+    edge: torch.Tensor, radius: float = 5, beta: float = 10
+) -> torch.Tensor:
+    """Transpose of one walk step (:func:`normalized_affinity` of
+    :func:`dense_affinity`) as a sparse CSR matrix, built from the pairs
+    without the ``n x n`` dense matrix (about ``pi r^2`` non-zeros a row).
+
+    Returns:
+        torch.Tensor: ``(h w, h w)`` sparse CSR ``T^t``.
+    """
+    i, j, vals = affinity_pairs(edge, radius)
+    n = edge.numel()
+    diag = torch.arange(n, device=edge.device)
+    rows = torch.cat([i, j, diag])
+    cols = torch.cat([j, i, diag])
+    vals = torch.cat([vals, vals, vals.new_ones(n)]).pow(beta)
+    col_sum = vals.new_zeros(n).index_add_(0, cols, vals)
+    trans_t = torch.sparse_coo_tensor(
+        torch.stack([cols, rows]), vals / col_sum[cols], (n, n)
+    )
+    with warnings.catch_warnings():  # 'sparse CSR support is in beta'
+        warnings.simplefilter('ignore', UserWarning)
+        return trans_t.coalesce().to_sparse_csr()
 
 
 def transition_matrix(
@@ -125,8 +170,10 @@ def propagate_to_edge(
             (IRN; ``e`` products of ``n x n`` matrices), ``'steps'`` applies
             the ``2^e`` steps to the K maps one after the other (``2^e``
             products of ``K x n`` with ``n x n``; the same result up to
-            rounding, cheaper when ``K 2^e < e n``), ``'auto'`` picks the
-            cheaper.
+            rounding, cheaper when ``K 2^e < e n``), ``'sparse'`` does the
+            same with the sparse one-step matrix
+            (:func:`sparse_transition_t`; no ``n x n`` dense matrix),
+            ``'auto'`` picks ``'square'`` or, when cheaper, ``'sparse'``.
 
     Returns:
         torch.Tensor: ``(K, h, w)`` propagated scores.
@@ -136,21 +183,37 @@ def propagate_to_edge(
             f'Seeds {tuple(x.shape[-2:])} and boundary map '
             f'{tuple(edge.shape)} differ in size.'
         )
-    if method not in ('auto', 'square', 'steps'):
+    if method not in ('auto', 'square', 'steps', 'sparse'):
         raise ValueError(f'Unknown random-walk method {method!r}.')
     h, w = edge.shape
     n, k = h * w, len(x)
     x = (x * (1 - edge)).reshape(k, n)
     if method == 'auto':
-        method = 'steps' if k * 2**exp_times < exp_times * n else 'square'
+        method = 'sparse' if k * 2**exp_times < exp_times * n else 'square'
     if method == 'square':
         trans = transition_matrix(dense_affinity(edge, radius), beta,
                                   exp_times)
         return (x @ trans).reshape(k, h, w)
+    if method == 'sparse':
+        # x T = (T^t x^t)^t
+        trans_t = sparse_transition_t(edge, radius, beta)
+        y = x.t().contiguous()
+        for _ in range(2**exp_times):
+            y = trans_t @ y
+        return y.t().reshape(k, h, w)
     step = normalized_affinity(dense_affinity(edge, radius), beta)
     for _ in range(2**exp_times):
         x = x @ step
     return x.reshape(k, h, w)
+
+
+def scaled_size(height: int, width: int, scale: float = 1.0) -> tuple:
+    """``(round(height * scale), round(width * scale))``, at least 1 (the
+    rule of :class:`mmwsl.datasets.transforms.RandomRescale`)."""
+    if not scale > 0:
+        raise ValueError(f'scale must be positive, got {scale}.')
+    return (max(1, int(round(height * scale))),
+            max(1, int(round(width * scale))))
 
 
 def random_walk_maps(
@@ -161,33 +224,46 @@ def random_walk_maps(
     beta: float = 10,
     exp_times: int = 8,
     stride: int = 4,
+    scale: float = 1.0,
 ) -> torch.Tensor:
     """Full-resolution seeds -> random-walk maps in ``[0, 1]``.
 
     Args:
         cams: ``(K, H, W)`` normalised seeds of the image's classes.
-        edge: ``(h, w)`` boundary map with ``h = (H - 1) // stride + 1``.
+        edge: ``(h, w)`` boundary map of the image enlarged ``scale``
+            times: ``h = (H' - 1) // stride + 1`` with ``(H', W') =``
+            :func:`scaled_size` ``(H, W, scale)``.
         power: exponent applied to the strided seeds.
+        scale: input scale of the boundary map (1: IRN).
 
     Returns:
         torch.Tensor: ``(K, H, W)`` float32 maps divided by their global
         maximum (all zero when the walk gives nothing).
     """
     cams = torch.as_tensor(np.asarray(cams, np.float32)).to(edge.device)
-    k, height, width = cams.shape
+    k, orig_h, orig_w = cams.shape
+    height, width = scaled_size(orig_h, orig_w, scale)
+    if k and (height, width) != (orig_h, orig_w):
+        cams = F.interpolate(
+            cams[None], size=(height, width), mode='bilinear',
+            align_corners=False)[0]
     seeds = strided_seeds(cams, stride)
     if seeds.shape[-2:] != edge.shape:
         raise ValueError(
             f'Boundary map {tuple(edge.shape)} does not fit seeds of size '
-            f'{(height, width)} at stride {stride} '
+            f'{(orig_h, orig_w)} at stride {stride} and scale {scale} '
             f'(expected {tuple(seeds.shape[-2:])}).'
         )
     if k == 0:
-        return cams.new_zeros(0, height, width)
+        return cams.new_zeros(0, orig_h, orig_w)
     rw = propagate_to_edge(seeds.pow(power), edge.float(), radius, beta,
                            exp_times)
     up = F.interpolate(
         rw[None], scale_factor=stride, mode='bilinear', align_corners=False
     )[0, :, :height, :width]
+    if (height, width) != (orig_h, orig_w):
+        up = F.interpolate(
+            up[None], size=(orig_h, orig_w), mode='bilinear',
+            align_corners=False)[0]
     peak = up.max()
     return up / peak if peak > 0 else torch.zeros_like(up)

@@ -163,7 +163,7 @@ def test_seeds_to_pseudo_masks(tmp_path):
     with open(osp.join(out, 'meta.json')) as f:
         meta = json.load(f)
     assert meta['fingerprint']['walk'] == dict(
-        power=1.5, radius=5, beta=10, exp_times=8
+        power=1.5, radius=5, beta=10, exp_times=8, scale=1.0
     )
     assert meta['fingerprint']['label_cfg']['bg_threshold'] == 0.22
     for name in names:
@@ -189,3 +189,16 @@ def test_seeds_to_pseudo_masks(tmp_path):
         100 * np.nanmean(iou), abs=1e-6
     )
     assert osp.isfile(tmp_path / 'ev' / 'results.json')
+
+    # --scale 2: the IRN sees the 128 px enlargement (a 32 x 32 grid), the
+    # labels come back at the image size.
+    out2 = str(tmp_path / 'rw2')
+    load_tool('irn/random_walk.py').main(
+        [cfg_file, ckpt, '--cams', seeds, '--out', out2, '--no-progress',
+         '--device', 'cpu', '--scale', '2']
+    )
+    with open(osp.join(out2, 'meta.json')) as f:
+        assert json.load(f)['fingerprint']['walk']['scale'] == 2.0
+    for name in names:
+        lab = cv2.imread(osp.join(out2, 'ann_dir', name + '.png'), 0)
+        assert lab.shape == (64, 64) and lab.max() <= 2

@@ -7,8 +7,11 @@ import torch
 
 from mmwsl.apis.random_walk import (
     dense_affinity,
+    normalized_affinity,
     propagate_to_edge,
     random_walk_maps,
+    scaled_size,
+    sparse_transition_t,
     strided_seeds,
     transition_matrix,
 )
@@ -96,3 +99,41 @@ def test_step_by_step_walk_equals_matrix_squaring():
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match='Unknown random-walk method'):
         propagate_to_edge(seeds, edge, method='power')
+
+
+def test_sparse_walk_equals_dense():
+    g = torch.Generator().manual_seed(1)
+    edge = torch.rand(7, 9, generator=g) ** 2
+    seeds = torch.rand(2, 7, 9, generator=g)
+    dense = normalized_affinity(dense_affinity(edge, 3), 10)
+    torch.testing.assert_close(
+        sparse_transition_t(edge, 3, 10).to_dense(), dense.t()
+    )
+    a = propagate_to_edge(seeds, edge, radius=3, exp_times=5, method='steps')
+    b = propagate_to_edge(seeds, edge, radius=3, exp_times=5,
+                          method='sparse')
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_random_walk_maps_at_scale_2():
+    assert scaled_size(31, 35, 2.0) == (62, 70)
+    assert scaled_size(31, 35, 0.5) == (16, 18)
+    with pytest.raises(ValueError, match='scale must be positive'):
+        scaled_size(31, 35, 0)
+    # 16 x 16 image, class A seeds on the left, B on the right; at scale 2
+    # the grid is 8 x 8 (2 px a cell) with a boundary in grid column 4,
+    # i.e. image columns 8-9.
+    cams = np.zeros((2, 16, 16), np.float32)
+    cams[0, 4:12, 1:7] = 1.0
+    cams[1, 4:12, 11:15] = 1.0
+    edge = torch.zeros(8, 8)
+    edge[:, 4] = 1.0
+    maps = random_walk_maps(cams, edge, radius=3, scale=2.0)
+    assert maps.shape == (2, 16, 16)
+    assert maps.max().item() == pytest.approx(1.0)
+    # A stays left of the boundary, B right of it; only the 2 px of the
+    # boundary cell (plus 1 px of bilinear blur on each side) get neither.
+    assert torch.all(maps[0, :, 10:] == 0) and torch.all(maps[1, :, :8] == 0)
+    assert torch.all(maps[0, :, :7] > 0.5) and torch.all(maps[1, :, 11:] > 0.5)
+    with pytest.raises(ValueError, match='scale 2.0'):
+        random_walk_maps(cams, torch.zeros(4, 4), scale=2.0)

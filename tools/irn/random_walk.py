@@ -7,7 +7,11 @@ logits of the image and its flip), the seeds are taken to the stride-4
 grid, raised to the power 1.5 and propagated by the random walk (radius 5,
 beta 10, 2^8 steps), upsampled, divided by their maximum and labelled with
 background score 0.22 (``specs/bas.md`` 5.3; the config's
-``random_walk_cfg`` and the options below override these).
+``random_walk_cfg`` and the options below override these). ``--scale S``
+(default 1, IRN) runs the IRN on the image enlarged S times (bicubic, as
+``mmwsl.RandomRescale``) and the walk on its stride-4 grid, the seeds
+enlarged to match, for small objects (a grid cell is 4 / S pixels); use the
+scale the IRN was trained at (``random_walk_cfg.scale`` of the config).
 
 --out becomes a pseudo-label folder like tools/generate_pseudo_labels.py
 writes (``ann_dir/<name>.png``, ``splits/<split>.txt``, ``meta.json``,
@@ -39,12 +43,17 @@ from mmwsl.apis.pseudo_label import (  # noqa: E402
     file_sha256,
     load_cams_npz,
 )
-from mmwsl.apis.random_walk import random_walk_maps  # noqa: E402
+from mmwsl.apis.random_walk import (  # noqa: E402
+    random_walk_maps,
+    scaled_size,
+)
 from mmwsl.utils import register_all_modules  # noqa: E402
 from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import load_config  # noqa: E402
 
-DEFAULTS = dict(power=1.5, radius=5, beta=10, exp_times=8, bg_threshold=0.22)
+DEFAULTS = dict(
+    power=1.5, radius=5, beta=10, exp_times=8, bg_threshold=0.22, scale=1.0
+)
 
 
 def parse_args(argv=None):
@@ -63,6 +72,7 @@ def parse_args(argv=None):
         ('beta', float),
         ('exp-times', int),
         ('bg-threshold', float),
+        ('scale', float),
     ):
         parser.add_argument(
             f'--{key}',
@@ -151,6 +161,9 @@ def main(argv=None):
                 f'Seed {name}: maps {cams.shape[1:]} and image {path} '
                 f'{img.shape[:2]} differ in size.'
             )
+        size = scaled_size(*img.shape[:2], walk['scale'])
+        if size != img.shape[:2]:
+            img = cv2.resize(img, size[::-1], interpolation=cv2.INTER_CUBIC)
         x = torch.from_numpy(img).permute(2, 0, 1).contiguous()
         data = model.data_preprocessor(dict(inputs=[x]), False)
         edge = model.edge_map(data['inputs'].to(device))
