@@ -15,12 +15,10 @@
 # 60 images against CAM's 53). As in configs/bas/bas_resnet18_synthetic.py
 # this config therefore uses beta = 0.5 and trains the generator at 0.01
 # (lr_mult 0.2). See configs/bas/README.md, "BAS for WSSS".
-_base_ = [
-    '../_base_/datasets/synthetic_wsss.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../wsss/cam_resnet18_synthetic-wsss.py']
 
 model = dict(
+    _delete_=True,
     type='mmwsl.MultiLabelBAS',
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(
@@ -51,40 +49,9 @@ model = dict(
 
 # The CAM baseline's schedule, with the generator at lr 0.01.
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
-    paramwise_cfg=dict(custom_keys={'head.generator': dict(lr_mult=0.2)}),
-)
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=1,
-        convert_to_iter_based=True,
-    ),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=6),
-]
-train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=6)
-val_cfg = dict()
-test_cfg = dict()
-
-default_hooks = dict(
-    logger=dict(interval=10),
-    visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
-)
-visualizer = dict(
-    type='mmpretrain.UniversalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-)
+    paramwise_cfg=dict(custom_keys={'head.generator': dict(lr_mult=0.2)}))
 
 # Seeds (spec 5.2): the sigmoid foreground maps of every class summed over
 # the scales and flips, kept for the image's classes and divided by their
 # max + 1e-5 (tools/generate_pseudo_labels.py).
-pseudo_label_cfg = dict(
-    cam_key='fg_map',
-    scales=(1.0, 0.5, 1.5, 2.0),
-    flip=True,
-    output_stride=16,
-    bg_threshold=0.25,
-)
+pseudo_label_cfg = dict(cam_key='fg_map', output_stride=16)
