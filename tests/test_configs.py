@@ -36,3 +36,21 @@ def test_config_builds_model(path):
     with torch.no_grad():
         out = model(torch.rand(1, 3, size, size), mode='tensor')
     assert out is not None
+
+
+def test_every_config_folder_has_readme_and_metafile():
+    import yaml
+    with open(osp.join(ROOT, 'model-index.yml')) as f:
+        imports = yaml.safe_load(f)['Import']
+    folders = sorted({osp.dirname(osp.relpath(p, ROOT)) for p in CONFIGS})
+    for folder in folders:
+        assert osp.isfile(osp.join(ROOT, folder, 'README.md')), folder
+        metafile = f'{folder}/metafile.yml'
+        assert metafile in imports, f'model-index.yml does not import {metafile}'
+        with open(osp.join(ROOT, metafile)) as f:
+            meta = yaml.safe_load(f)
+        collections = {c['Name'] for c in meta['Collections']}
+        for model in meta['Models']:
+            assert model['In Collection'] in collections, model['Name']
+            assert osp.isfile(osp.join(ROOT, model['Config'])), model['Config']
+            assert osp.basename(model['Config']) == model['Name'] + '.py'
