@@ -69,6 +69,7 @@ def test_all_configs_present():
         'bas_resnet50_voc12',
         'bas_resnet50_coco14',
         'bas_resnet18_synthetic-wsss',
+        'bas_resnet18-d8-pre_synthetic-wsss',
     }
     assert names == set(RECIPES) | {'bas_resnet18_synthetic'} | wsss
     assert set(METAFILE) == names

@@ -82,3 +82,21 @@ def test_missing_pretrained_checkpoint_is_named(tmp_path):
     model = _build(cfg)
     with pytest.raises(FileNotFoundError, match='none.pth'):
         model.init_weights()
+
+
+def test_bas_pre_has_the_budget_of_its_cam_baseline():
+    bas = Config.fromfile(
+        osp.join(REPO, 'configs', 'bas', 'bas_resnet18-d8-pre_synthetic-wsss.py'))
+    cam = Config.fromfile(
+        osp.join(REPO, 'configs', 'wsss', 'cam_resnet18-d8-pre_synthetic-wsss.py'))
+    for key in ('strides', 'dilations', 'depth', 'base_channels', 'init_cfg'):
+        assert bas.model.backbone[key] == cam.model.backbone[key], key
+    assert bas.model.backbone.strides == (1, 2, 1, 1)
+    for key in ('train_cfg', 'param_scheduler', 'train_dataloader'):
+        assert bas.to_dict()[key] == cam.to_dict()[key], key
+    assert bas.optim_wrapper.optimizer == cam.optim_wrapper.optimizer
+    assert bas.pseudo_label_cfg.output_stride == 8
+    assert cam.pseudo_label_cfg.output_stride == 8
+    assert bas.pseudo_label_cfg.cam_key == 'fg_map'
+    assert bas.model.head.loss_area.loss_weight == 0.3
+    assert bas.model.head.loss_fg.loss_weight == 0.2
