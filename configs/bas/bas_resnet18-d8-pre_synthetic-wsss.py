@@ -10,9 +10,9 @@
 # score of a class is often <= 0 on all its images; L_bas then gives no
 # gradient (ReLU(S) = 0) and the area term alone moves g, pushing the map
 # down hardest where the tap features are strongest, on the object: the map
-# inverts and saturates at 0 and does not recover (with the generator at
-# the classifier's lr, one class of four in 3 of 4 runs). A generator at
-# 0.05x (half the backbone's lr) with beta = 0.3 keeps every class's map
+# inverts and saturates at 0 and does not recover (a map died in 5 of the 6
+# runs with a faster generator or a larger beta). A generator at 0.05x (half
+# the backbone's lr) with beta = 0.3 kept every class's map in both seeds
 # (reference: 10x the backbone's lr, beta = 1.2). See configs/bas/README.md.
 _base_ = ['./bas_resnet18_synthetic-wsss.py']
 
