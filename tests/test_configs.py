@@ -46,7 +46,7 @@ def test_every_config_folder_has_readme_and_metafile():
     for folder in folders:
         assert osp.isfile(osp.join(ROOT, folder, 'README.md')), folder
         metafile = f'{folder}/metafile.yml'
-        assert metafile in imports, f'model-index.yml does not import {metafile}'
+        assert metafile in imports, f'model-index.yml lacks {metafile}'
         with open(osp.join(ROOT, metafile)) as f:
             meta = yaml.safe_load(f)
         collections = {c['Name'] for c in meta['Collections']}

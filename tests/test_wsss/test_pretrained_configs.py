@@ -85,11 +85,12 @@ def test_missing_pretrained_checkpoint_is_named(tmp_path):
 
 
 def test_bas_pre_has_the_budget_of_its_cam_baseline():
-    bas = Config.fromfile(
-        osp.join(REPO, 'configs', 'bas', 'bas_resnet18-d8-pre_synthetic-wsss.py'))
-    cam = Config.fromfile(
-        osp.join(REPO, 'configs', 'wsss', 'cam_resnet18-d8-pre_synthetic-wsss.py'))
-    for key in ('strides', 'dilations', 'depth', 'base_channels', 'init_cfg'):
+    bas = Config.fromfile(osp.join(
+        REPO, 'configs', 'bas', 'bas_resnet18-d8-pre_synthetic-wsss.py'))
+    cam = Config.fromfile(osp.join(
+        REPO, 'configs', 'wsss', 'cam_resnet18-d8-pre_synthetic-wsss.py'))
+    keys = ('strides', 'dilations', 'depth', 'base_channels', 'init_cfg')
+    for key in keys:
         assert bas.model.backbone[key] == cam.model.backbone[key], key
     assert bas.model.backbone.strides == (1, 2, 1, 1)
     for key in ('train_cfg', 'param_scheduler', 'train_dataloader'):
