@@ -14,15 +14,16 @@
 # runs with a faster generator or a larger beta). A generator at 0.05x (half
 # the backbone's lr) with beta = 0.3 kept every class's map in both seeds
 # (reference: 10x the backbone's lr, beta = 1.2). See configs/bas/README.md.
-_base_ = ['./bas_resnet18_synthetic-wsss.py']
+_base_ = [
+    './bas_resnet18_synthetic-wsss.py',
+    '../_base_/models/synthetic_pretrained.py',
+]
 
-pretrained = 'work_dirs/cam_resnet18_synthetic/epoch_8.pth'
 model = dict(
     backbone=dict(
         strides=(1, 2, 1, 1),
         dilations=(1, 1, 1, 2),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+        init_cfg={{_base_.pretrained_init}}),
     head=dict(loss_area=dict(loss_weight=0.3)),
 )
 optim_wrapper = dict(
