@@ -16,6 +16,7 @@ from mmwsl.utils import register_all_modules  # noqa: E402
 from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import (  # noqa
     check_amp,
+    check_pretrained_checkpoints,
     ensure_safe_checkpoints,
     fix_dataloaders,
     load_config,
@@ -88,6 +89,7 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     fix_dataloaders(cfg)
+    check_pretrained_checkpoints(cfg)
     ensure_safe_checkpoints(cfg)
     setup_launcher(cfg, args.launcher)
     return cfg

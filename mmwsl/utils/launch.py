@@ -68,6 +68,33 @@ def fix_dataloaders(cfg: Config) -> None:
             loader['persistent_workers'] = False
 
 
+def _pretrained_inits(node, key: str = 'model'):
+    """Yield ``(config key, checkpoint)`` of every ``Pretrained`` init."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and 'checkpoint' in node:
+            yield f'{key}.checkpoint', node['checkpoint']
+        for name, value in node.items():
+            yield from _pretrained_inits(value, f'{key}.{name}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _pretrained_inits(value, f'{key}[{i}]')
+
+
+def check_pretrained_checkpoints(cfg: Config) -> None:
+    """Fail early, naming the config key, when a ``Pretrained`` init points
+    to a local checkpoint that does not exist (URLs and ``scheme://`` paths
+    are left to mmengine)."""
+    for key, path in _pretrained_inits(cfg.get('model')):
+        if not isinstance(path, str) or '://' in path:
+            continue
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{key} = {path!r}: no such checkpoint. Train the model that '
+                f'writes it first (see the comments of the config and its '
+                f'README) or point to another one with --cfg-options '
+                f'{key}=PATH.')
+
+
 def ensure_safe_checkpoints(cfg: Config) -> None:
     """Add ``SafeCheckpointHook`` to ``custom_hooks`` when missing."""
     hooks = list(cfg.get('custom_hooks') or [])

@@ -193,3 +193,19 @@ def test_mismatched_checkpoint_is_reported(tiny, tmp_path):
     assert proc.returncode != 0
     assert 'does not match the model' in proc.stderr
     assert 'head.fc.weight' in proc.stderr
+
+
+def test_missing_pretrained_checkpoint_is_reported(tmp_path):
+    """A "-pre" config whose pre-trained backbone was not trained yet stops
+    before building the runner, naming the config key."""
+    missing = tmp_path / 'epoch_8.pth'
+    proc = python(osp.join(TOOLS, 'train.py'),
+                  'configs/wsss/cam_resnet18-pre_synthetic-wsss.py',
+                  '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                  f'model.backbone.init_cfg.checkpoint={missing}',
+                  check=False)
+    assert proc.returncode == 1
+    assert (f"model.backbone.init_cfg.checkpoint = '{missing}': no such "
+            'checkpoint') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'w').exists()

@@ -101,3 +101,24 @@ def test_bas_pre_has_the_budget_of_its_cam_baseline():
     assert bas.pseudo_label_cfg.cam_key == 'fg_map'
     assert bas.model.head.loss_area.loss_weight == 0.3
     assert bas.model.head.loss_fg.loss_weight == 0.2
+
+
+def test_check_pretrained_checkpoints(tmp_path):
+    from mmwsl.utils.launch import check_pretrained_checkpoints
+    cfg = Config.fromfile(PRE_CONFIGS[0])
+    with pytest.raises(FileNotFoundError,
+                       match='model.backbone.init_cfg.checkpoint'):
+        check_pretrained_checkpoints(
+            Config(dict(model=dict(backbone=dict(init_cfg=dict(
+                type='Pretrained', checkpoint=str(tmp_path / 'x.pth')))))))
+    # Present files, URLs and scheme paths pass.
+    (tmp_path / 'x.pth').write_bytes(b'')
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'x.pth')
+    check_pretrained_checkpoints(cfg)
+    cfg.model.backbone.init_cfg.checkpoint = 'torchvision://resnet50'
+    check_pretrained_checkpoints(cfg)
+    # Inits inside lists are found too.
+    with pytest.raises(FileNotFoundError, match=r'model.init_cfg\[1\]'):
+        check_pretrained_checkpoints(Config(dict(model=dict(init_cfg=[
+            dict(type='Kaiming'),
+            dict(type='Pretrained', checkpoint='absent/x.pth')]))))
