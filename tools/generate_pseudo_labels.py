@@ -6,7 +6,9 @@ Runs the CAM classifier of CONFIG (weights from CKPT) on the config's
 0.5, 1.5, 2.0, each with its horizontal flip), keeps each image's classes,
 and writes ``cams/<name>.npz`` and ``ann_dir/<name>.png`` under --out (see
 ``mmwsl/apis/pseudo_label.py`` for the layout). The folder is an MMSeg
-dataset: ``ann_dir`` + ``splits/<split>.txt`` + a config snippet.
+dataset: ``ann_dir`` + ``splits/<split>.txt`` + a config snippet. Each
+CAM file also holds the maps at stride ``pseudo_label_cfg.strided``
+(default 4, IRN's seeds for the random walk; None leaves them out).
 
 Interrupted runs resume: images whose files exist are skipped, and files are
 written atomically. A folder made with other settings is refused.
@@ -219,6 +221,7 @@ def main(argv=None):
     flip = not args.no_flip and pl_cfg.get('flip', True)
     output_stride = int(pl_cfg.get('output_stride', 16))
     cam_key = pl_cfg.get('cam_key', 'cams')
+    strided = pl_cfg.get('strided', 4)
     label_cfg = None
     if not args.no_labels:
         label_cfg = dict(
@@ -269,6 +272,7 @@ def main(argv=None):
         info=dict(
             gt_dir=cfg.get('pseudo_label_gt_dir'), num_classes=len(classes) + 1
         ),
+        strided=None if strided is None else int(strided),
     )
 
     # Refuse a folder of other settings before any work or write.

@@ -8,7 +8,9 @@ class map by its new ``max + 1e-5`` (``specs/bas.md`` 5.2, quirk 22).
 :func:`combine_cam_folders` for two folders written by
 ``tools/generate_pseudo_labels.py`` (``cams/<name>.npz`` with ``keys`` and
 ``cam``), writing the same layout (CAMs, PNG labels, split file) with
-:class:`~mmwsl.apis.pseudo_label.PseudoLabelWriter`.
+:class:`~mmwsl.apis.pseudo_label.PseudoLabelWriter`. The strided maps
+(``strided``, IRN's seeds) are combined the same way when both folders have
+them at the same stride.
 """
 
 import os
@@ -166,6 +168,14 @@ def combine_cam_folders(
             f'the second (e.g. {only_b[:3]}).'
         )
 
+    strides = [(fp or {}).get('strided') for fp in (fp_a, fp_b)]
+    strided = strides[0] if strides[0] == strides[1] else None
+    if strided is None and any(strides):
+        print(
+            f'Note: strided maps at stride {strides[0]} in {dir_a} and '
+            f'{strides[1]} in {dir_b}; the combined files hold none (the '
+            f'random walk then averages the full-resolution maps).'
+        )
     fingerprint = meta['fingerprint']
     info = dict(meta.get('info') or {})
     writer = PseudoLabelWriter(
@@ -187,6 +197,7 @@ def combine_cam_folders(
         save_cams=save_cams,
         cam_dtype=cam_dtype,
         info={k: v for k, v in info.items() if k != 'img_root'},
+        strided=strided,
     )
     writer.prepare()
     todo = [n for n in names_a if not writer.is_done(n)]
@@ -194,10 +205,23 @@ def combine_cam_folders(
         Progress(len(names_a), len(names_a) - len(todo)) if progress else None
     )
     for name in todo:
-        keys_a, a = load_cams_npz(osp.join(cams_a, name + '.npz'))
-        keys_b, b = load_cams_npz(osp.join(cams_b, name + '.npz'))
+        keys_a, a, small_a = load_cams_npz(
+            osp.join(cams_a, name + '.npz'), with_strided=True)
+        keys_b, b, small_b = load_cams_npz(
+            osp.join(cams_b, name + '.npz'), with_strided=True)
         keys, cams = combine_normalized_cams(keys_a, a, keys_b, b, eps, name)
-        writer.write(name, cams, keys.tolist())
+        small = None
+        if strided is not None:
+            if small_a is None or small_b is None:
+                raise ValueError(
+                    f'{name}.npz has no strided maps in '
+                    f'{dir_a if small_a is None else dir_b}, whose '
+                    f'{META_FILE} says stride {strided}; the file was not '
+                    f'written with these settings.'
+                )
+            small = combine_normalized_cams(
+                keys_a, small_a, keys_b, small_b, eps, name)[1]
+        writer.write(name, cams, keys.tolist(), strided=small)
         if bar is not None:
             bar.update()
     missing = writer.finalize(_split_order(meta, meta_dir, names_a))

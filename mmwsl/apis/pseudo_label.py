@@ -23,7 +23,9 @@ Output folder::
     meta.json                  settings that determine the files (checked
                                on every run) and where the images are
     cams/<name>.npz            keys (K,) int64 class indices (0-based),
-                               cam (K, H, W) maps in [0, 1]
+                               cam (K, H, W) maps in [0, 1], and with a
+                               stride s, strided (K, (H - 1) // s + 1,
+                               (W - 1) // s + 1) maps in [0, 1]
     ann_dir/<name>.png         uint8 labels: 0 background, c + 1 class c,
                                255 ignore
     splits/<split>.txt         the names, one per line (MMSeg ann_file)
@@ -92,7 +94,8 @@ def multiscale_cams(
     flip: bool = True,
     output_stride: int = 16,
     cam_key: str = 'cams',
-) -> torch.Tensor:
+    strided: Optional[int] = None,
+):
     """Class maps of images of one size, summed over scales and flips.
 
     For each scale the images (and, with ``flip``, their mirror images)
@@ -100,6 +103,11 @@ def multiscale_cams(
     the flipped maps are flipped back, and each is upsampled bilinearly to
     the original size rounded up to a multiple of ``output_stride`` and
     cropped to it (IRN's ``strided_up_size``) before summing.
+
+    With ``strided`` the maps are also upsampled directly to the grid of
+    that stride, ``((H - 1) // strided + 1, (W - 1) // strided + 1)``
+    (IRN's ``strided_size``, the ``cam`` seeds of ``make_cam`` at
+    ``strided=4``), and summed the same way.
 
     Args:
         model: a model whose ``model(inputs, mode='tensor')[cam_key]`` is
@@ -111,10 +119,13 @@ def multiscale_cams(
         flip: also run the horizontal flips.
         output_stride: the model's output stride.
         cam_key: key of the maps in the model's tensor output.
+        strided: also return the maps at this stride (None: only the
+            full-resolution maps).
 
     Returns:
-        torch.Tensor: ``(N, K, H, W)`` float32 summed maps (not normalised),
-        on the model's device.
+        torch.Tensor | tuple: ``(N, K, H, W)`` float32 summed maps (not
+        normalised), on the model's device; with ``strided`` a tuple of
+        those and the ``(N, K, h, w)`` strided maps.
     """
     shapes = {img.shape for img in images}
     if len(shapes) != 1:
@@ -126,8 +137,11 @@ def multiscale_cams(
         -(-h // output_stride) * output_stride,
         -(-w // output_stride) * output_stride,
     )
+    grid = None
+    if strided is not None:
+        grid = ((h - 1) // strided + 1, (w - 1) // strided + 1)
     n = len(images)
-    total = None
+    total = total_strided = None
     for scale in scales:
         inputs = []
         for img in images:
@@ -148,11 +162,18 @@ def multiscale_cams(
         maps = out[cam_key].float().clamp_min(0)
         if flip:
             maps = maps[:n] + maps[n:].flip(-1)
+        if grid is not None:
+            small = F.interpolate(
+                maps, grid, mode='bilinear', align_corners=False
+            )
+            total_strided = (
+                small if total_strided is None else total_strided + small
+            )
         maps = F.interpolate(maps, up, mode='bilinear', align_corners=False)[
             ..., :h, :w
         ]
         total = maps if total is None else total + maps
-    return total
+    return total if grid is None else (total, total_strided)
 
 
 def normalize_cams(
@@ -333,12 +354,18 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
             os.remove(tmp)
 
 
-def encode_cams_npz(keys: np.ndarray, cams: np.ndarray) -> bytes:
-    """Compressed ``.npz`` bytes with ``keys`` and ``cam``; byte-identical
-    for identical arrays (fixed zip timestamps, unlike ``np.savez``)."""
+def encode_cams_npz(
+    keys: np.ndarray, cams: np.ndarray, strided: Optional[np.ndarray] = None
+) -> bytes:
+    """Compressed ``.npz`` bytes with ``keys``, ``cam`` and, when given,
+    ``strided``; byte-identical for identical arrays (fixed zip
+    timestamps, unlike ``np.savez``)."""
+    arrays = [('keys', keys), ('cam', cams)]
+    if strided is not None:
+        arrays.append(('strided', strided))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as zf:
-        for name, arr in (('keys', keys), ('cam', cams)):
+        for name, arr in arrays:
             item = io.BytesIO()
             np.lib.format.write_array(
                 item, np.ascontiguousarray(arr), allow_pickle=False
@@ -352,11 +379,17 @@ def encode_cams_npz(keys: np.ndarray, cams: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def load_cams_npz(path: str) -> tuple:
+def load_cams_npz(path: str, with_strided: bool = False) -> tuple:
     """Read a CAM file written by :class:`PseudoLabelWriter`.
 
+    Args:
+        path: the ``.npz`` file.
+        with_strided: also return the strided maps (None when the file
+            has none).
+
     Returns:
-        tuple: ``keys`` (K,) int64 and ``cam`` (K, H, W) float array.
+        tuple: ``keys`` (K,) int64 and ``cam`` (K, H, W) float array; with
+        ``with_strided`` also ``strided`` (K, h, w) or None.
 
     Raises:
         ValueError: naming the file when it is unreadable or its arrays do
@@ -365,6 +398,7 @@ def load_cams_npz(path: str) -> tuple:
     try:
         with np.load(path, allow_pickle=False) as data:
             keys, cams = data['keys'], data['cam']
+            strided = data['strided'] if 'strided' in data.files else None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise ValueError(f'Cannot read CAM file {path}: {e}') from None
     if keys.ndim != 1 or cams.ndim != 3 or len(keys) != len(cams):
@@ -372,7 +406,15 @@ def load_cams_npz(path: str) -> tuple:
             f'CAM file {path}: expected keys (K,) and cam '
             f'(K, H, W), got {keys.shape} and {cams.shape}.'
         )
-    return keys.astype(np.int64), cams
+    if strided is not None and (
+        strided.ndim != 3 or len(strided) != len(keys)
+    ):
+        raise ValueError(
+            f'CAM file {path}: expected strided maps (K, h, w) with K = '
+            f'{len(keys)}, got {strided.shape}.'
+        )
+    keys = keys.astype(np.int64)
+    return (keys, cams, strided) if with_strided else (keys, cams)
 
 
 def encode_png(label: np.ndarray) -> bytes:
@@ -461,6 +503,8 @@ class PseudoLabelWriter:
             agree).
         info: extra, informational entries for ``meta.json`` (e.g. the GT
             folder for evaluation); not part of the fingerprint.
+        strided: stride of the strided maps saved beside the
+            full-resolution ones (IRN's seeds: 4); None saves none.
     """
 
     def __init__(
@@ -475,6 +519,7 @@ class PseudoLabelWriter:
         save_cams: bool = True,
         cam_dtype: str = 'float16',
         info: Optional[dict] = None,
+        strided: Optional[int] = None,
     ):
         if label_cfg is None and not save_cams:
             raise ValueError(
@@ -497,6 +542,7 @@ class PseudoLabelWriter:
             self.label_cfg['crf'] = {**DEFAULT_CRF, **self.label_cfg['crf']}
         self.save_cams = save_cams
         self.cam_dtype = cam_dtype
+        self.strided = strided if save_cams else None
         self.fingerprint = _jsonable(
             dict(
                 fingerprint,
@@ -507,6 +553,7 @@ class PseudoLabelWriter:
                 label_cfg=self.label_cfg,
                 save_cams=save_cams,
                 cam_dtype=cam_dtype,
+                **({} if self.strided is None else {'strided': self.strided}),
             )
         )
         self.info = _jsonable(dict(info or {}, img_root=self.img_root))
@@ -606,6 +653,7 @@ class PseudoLabelWriter:
         keys: Sequence[int],
         image: Optional[np.ndarray] = None,
         bg_score: Optional[np.ndarray] = None,
+        strided=None,
     ) -> None:
         """Write one image's files.
 
@@ -617,6 +665,9 @@ class PseudoLabelWriter:
             image: ``(H, W, 3)`` uint8 RGB image (for the CRF).
             bg_score: optional ``(H, W)`` background score map replacing the
                 label rule's background (see :func:`cams_to_pseudo_label`).
+            strided: ``(K, (H - 1) // s + 1, (W - 1) // s + 1)`` normalised
+                maps at the writer's stride ``s``; required when the writer
+                has one, refused otherwise.
         """
         if hasattr(cams, 'detach'):
             cams = cams.detach().cpu().numpy()
@@ -624,6 +675,7 @@ class PseudoLabelWriter:
             np.asarray(cams, np.float32), keys, len(self.classes) + 1, name
         )
         cams = cams.astype(self.cam_dtype)
+        strided = self._check_strided(name, cams.shape, strided)
         if self.label_cfg is not None:
             label = cams_to_pseudo_label(
                 cams, keys, image=image, bg_score=bg_score, **self.label_cfg
@@ -631,8 +683,40 @@ class PseudoLabelWriter:
             write_bytes_atomic(self.label_path(name), encode_png(label))
         if self.save_cams:
             write_bytes_atomic(
-                self.cam_path(name), encode_cams_npz(keys, cams)
+                self.cam_path(name), encode_cams_npz(keys, cams, strided)
             )
+
+    def _check_strided(self, name: str, shape: tuple, strided):
+        """The strided maps as the saved dtype, after checking that they
+        fit the writer's stride and the full-resolution maps."""
+        if self.strided is None:
+            if strided is not None and self.save_cams:
+                raise ValueError(
+                    f'{name}: strided maps given, but this writer saves '
+                    f'none (strided=None).'
+                )
+            return None
+        k, height, width = shape
+        grid = (
+            k,
+            (height - 1) // self.strided + 1,
+            (width - 1) // self.strided + 1,
+        )
+        if strided is None:
+            raise ValueError(
+                f'{name}: this writer saves strided maps (stride '
+                f'{self.strided}); none were given.'
+            )
+        if hasattr(strided, 'detach'):
+            strided = strided.detach().cpu().numpy()
+        strided = np.asarray(strided, np.float32)
+        if strided.shape != grid:
+            raise ValueError(
+                f'{name}: strided maps {strided.shape} do not fit maps '
+                f'{shape} at stride {self.strided} (expected {grid}).'
+            )
+        check_cams(strided, np.arange(k), name=f'{name} (strided maps)')
+        return strided.astype(self.cam_dtype)
 
     def finalize(self, names: Sequence[str]) -> List[str]:
         """Write the split file and the config snippet once every image is
@@ -796,15 +880,20 @@ def generate_pseudo_labels(
 
     def run(batch: List[int], images: List[np.ndarray]) -> None:
         maps = multiscale_cams(
-            model, images, scales, flip, output_stride, cam_key
+            model, images, scales, flip, output_stride, cam_key,
+            writer.strided
         )
-        for j, img, cam in zip(batch, images, maps):
+        small = [None] * len(images)
+        if writer.strided is not None:
+            maps, small = maps
+        for j, img, cam, cam_s in zip(batch, images, maps, small):
             keys = sorted(int(k) for k in samples[j]['gt_label'])
             writer.write(
                 names[j],
                 normalize_cams(cam, keys),
                 keys,
                 np.ascontiguousarray(img[..., ::-1]) if crf else None,
+                strided=None if cam_s is None else normalize_cams(cam_s, keys),
             )
             if bar is not None:
                 bar.update()

@@ -5,7 +5,10 @@
 ``make_sem_seg_labels``):
 
 1. seeds on the stride-4 grid (``(H - 1) // 4 + 1`` cells per side), raised
-   to ``power`` (1.5 in BAS);
+   to ``power`` (1.5 in BAS): the ``strided`` maps of the seed files (the
+   CAM output upsampled straight to that grid, IRN's ``cam``), or, for
+   files without them, the full-resolution maps averaged over each cell
+   (:func:`strided_seeds`);
 2. affinities of all pairs within ``radius`` (5) cells: ``a = 1 - max``
    of the boundary map on the path between them (:class:`PathIndex`),
    symmetric, with 1 on the diagonal and 0 elsewhere;
@@ -19,9 +22,9 @@
 
 With ``scale != 1`` (an mmwsl option, not IRN's) the boundary map is that
 of the image enlarged ``scale`` times (:func:`scaled_size`), the seeds are
-enlarged bilinearly to the same size before step 1 and the maps are taken
-back to the image size after step 5, so a grid cell covers ``stride /
-scale`` pixels of the image; IRN is ``scale = 1``.
+enlarged bilinearly to the same size and averaged over the cells in step 1,
+and the maps are taken back to the image size after step 5, so a grid cell
+covers ``stride / scale`` pixels of the image; IRN is ``scale = 1``.
 6. the label is the argmax with a constant background score
    (``sem_seg_bg_thres`` 0.22), applied by :class:`PseudoLabelWriter`.
 """
@@ -225,6 +228,7 @@ def random_walk_maps(
     exp_times: int = 8,
     stride: int = 4,
     scale: float = 1.0,
+    strided=None,
 ) -> torch.Tensor:
     """Full-resolution seeds -> random-walk maps in ``[0, 1]``.
 
@@ -235,6 +239,9 @@ def random_walk_maps(
             :func:`scaled_size` ``(H, W, scale)``.
         power: exponent applied to the strided seeds.
         scale: input scale of the boundary map (1: IRN).
+        strided: ``(K, h, w)`` seeds on the stride grid (IRN's ``cam``),
+            used at ``scale = 1``; None (or another scale) averages
+            ``cams`` over the grid cells instead.
 
     Returns:
         torch.Tensor: ``(K, H, W)`` float32 maps divided by their global
@@ -247,7 +254,16 @@ def random_walk_maps(
         cams = F.interpolate(
             cams[None], size=(height, width), mode='bilinear',
             align_corners=False)[0]
-    seeds = strided_seeds(cams, stride)
+    if strided is not None and (height, width) == (orig_h, orig_w):
+        seeds = torch.as_tensor(np.asarray(strided, np.float32)).to(
+            edge.device)
+        grid = (k, (orig_h - 1) // stride + 1, (orig_w - 1) // stride + 1)
+        if tuple(seeds.shape) != grid:
+            raise ValueError(
+                f'Strided seeds {tuple(seeds.shape)} do not fit seeds '
+                f'{tuple(cams.shape)} at stride {stride}.')
+    else:
+        seeds = strided_seeds(cams, stride)
     if seeds.shape[-2:] != edge.shape:
         raise ValueError(
             f'Boundary map {tuple(edge.shape)} does not fit seeds of size '

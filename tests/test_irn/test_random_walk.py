@@ -90,6 +90,27 @@ def test_random_walk_maps_full_resolution():
         random_walk_maps(cams, torch.zeros(5, 5))
 
 
+def test_random_walk_maps_use_the_strided_seeds():
+    # Full-resolution seeds only in region A; the file's strided seeds
+    # (IRN's ``cam``) only in region B: at scale 1 the walk starts from
+    # the strided ones.
+    cams = np.zeros((1, 31, 35), np.float32)
+    cams[0, 8:12, 4:8] = 1.0
+    small = np.zeros((1, 8, 9), np.float32)
+    small[0, 5, 7] = 1.0
+    maps = random_walk_maps(cams, wall_edge(), radius=3, strided=small)
+    assert maps[0, :, :14].max() == 0 and maps[0, :, 20:].max() > 0.5
+    without = random_walk_maps(cams, wall_edge(), radius=3)
+    assert without[0, :, 20:].max() == 0 and without[0, :, :14].max() > 0.5
+    # At another scale the grid differs: the full-resolution seeds are
+    # enlarged and averaged instead.
+    two = random_walk_maps(cams, wall_edge(16, 18, 8), radius=3, scale=2,
+                           strided=small)
+    assert two[0, :, 20:].max() == 0
+    with pytest.raises(ValueError, match=r'Strided seeds \(1, 7, 9\)'):
+        random_walk_maps(cams, wall_edge(), strided=small[:, :7])
+
+
 def test_step_by_step_walk_equals_matrix_squaring():
     g = torch.Generator().manual_seed(0)
     edge = torch.rand(7, 9, generator=g) ** 3

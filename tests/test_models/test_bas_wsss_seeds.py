@@ -65,7 +65,8 @@ def test_combine_normalized_cams():
         combine_normalized_cams([3, 7], a, [3, 7], b[:, :1])
 
 
-def write_folder(out, maps, classes=('c0', 'c1', 'c2'), img_root='/imgs'):
+def write_folder(out, maps, classes=('c0', 'c1', 'c2'), img_root='/imgs',
+                 strided=None):
     writer = PseudoLabelWriter(
         str(out),
         dict(model=str(out)),
@@ -75,10 +76,12 @@ def write_folder(out, maps, classes=('c0', 'c1', 'c2'), img_root='/imgs'):
         split='train',
         label_cfg=dict(bg_threshold=0.25),
         info=dict(gt_dir='/gt', num_classes=len(classes) + 1),
+        strided=None if strided is None else 2,
     )
     writer.prepare()
     for name, (keys, cams) in maps.items():
-        writer.write(name, cams, keys)
+        writer.write(name, cams, keys,
+                     strided=None if strided is None else strided[name])
     assert writer.finalize(list(maps)) == []
     return writer
 
@@ -223,6 +226,45 @@ def test_runner_trains_the_synthetic_config(trained):
     assert 0 <= trained['metrics']['multi-label/mAP'] <= 100
 
 
+def test_combine_strided_maps(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    keys = {'img0': [0, 2], 'img1': [1]}
+    maps, small = {}, {}
+    for tag in ('a', 'b'):
+        maps[tag] = {
+            n: (k, rng.random((len(k), 5, 6)).astype(np.float32))
+            for n, k in keys.items()
+        }
+        small[tag] = {
+            n: rng.random((len(k), 3, 3)).astype(np.float32)
+            for n, k in keys.items()
+        }
+        write_folder(tmp_path / tag, maps[tag], strided=small[tag])
+    main = load_tool('combine_cams.py').main
+    out = tmp_path / 'ab'
+    main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--out', str(out),
+          '--no-progress'])
+    assert json.loads((out / 'meta.json').read_text())['fingerprint'][
+        'strided'] == 2
+    for name in keys:
+        _, got, st = load_cams_npz(
+            str(out / 'cams' / f'{name}.npz'), with_strided=True)
+        a = small['a'][name].astype(np.float16).astype(np.float32)
+        b = small['b'][name].astype(np.float16).astype(np.float32)
+        total = a + b
+        np.testing.assert_allclose(
+            st, total / (total.max((1, 2), keepdims=True) + 1e-5), atol=1e-3)
+    # Only one folder with strided maps: combined without them, and said.
+    write_folder(tmp_path / 'c', maps['b'])
+    out = tmp_path / 'ac'
+    main([str(tmp_path / 'a'), str(tmp_path / 'c'), '--out', str(out),
+          '--no-progress'])
+    assert 'the combined files hold none' in capsys.readouterr().out
+    _, _, st = load_cams_npz(
+        str(out / 'cams' / 'img0.npz'), with_strided=True)
+    assert st is None
+
+
 def test_seeds_combine_and_sweep(trained):
     old = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -253,6 +295,15 @@ def test_seeds_combine_and_sweep(trained):
     ref = normalize_cams(ref[0], keys.tolist()).numpy()
     np.testing.assert_allclose(cams.astype(np.float32), ref, atol=1e-3)
     assert cams.shape[1:] == (64, 64)
+    # And the strided seeds (IRN's ``cam``) on the 16 x 16 grid.
+    _, _, small = load_cams_npz(
+        str(seeds / 'cams' / f'{name}.npz'), with_strided=True)
+    _, ref_small = multiscale_cams(
+        model, [image], (1.0, 0.5), cam_key='fg_map', strided=4)
+    ref_small = normalize_cams(ref_small[0], keys.tolist()).numpy()
+    np.testing.assert_allclose(small.astype(np.float32), ref_small,
+                               atol=1e-3)
+    assert meta['fingerprint']['strided'] == 4
 
     combine = load_tool('combine_cams.py').main
     both = trained['root'] / 'both'

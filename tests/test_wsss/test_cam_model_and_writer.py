@@ -6,6 +6,7 @@ import importlib.util
 import os
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -126,6 +127,43 @@ def test_multiscale_cams_flip_and_scales():
         normalize_cams(both[0], [3])
 
 
+def test_multiscale_cams_strided_maps():
+    """IRN's ``cam`` seeds: each scale's maps upsampled straight to the
+    stride-4 grid ``((H - 1) // 4 + 1, (W - 1) // 4 + 1)`` and summed."""
+    from mmwsl.apis.random_walk import strided_seeds
+    model = tiny_model()
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (50, 45, 3), dtype=np.uint8)
+    full = multiscale_cams(model, [img], scales=(1.0, 1.5), flip=False)
+    same, small = multiscale_cams(
+        model, [img], scales=(1.0, 1.5), flip=False, strided=4
+    )
+    assert torch.equal(same, full)  # the full-resolution maps unchanged
+    assert small.shape == (1, 3, 13, 12)
+    expected = 0
+    for scale in (1.0, 1.5):
+        size = (round(45 * scale), round(50 * scale))
+        x = img if scale == 1 else cv2.resize(
+            img, size, interpolation=cv2.INTER_CUBIC)
+        x = torch.from_numpy(x).permute(2, 0, 1)
+        data = model.data_preprocessor(dict(inputs=[x]), False)
+        with torch.no_grad():
+            raw = model(data['inputs'], mode='tensor')['cams'].clamp_min(0)
+        expected = expected + F.interpolate(
+            raw, (13, 12), mode='bilinear', align_corners=False
+        )
+    torch.testing.assert_close(small, expected, rtol=1e-5, atol=1e-6)
+    # Side a multiple of 16 at scale 1: the same as averaging the
+    # full-resolution maps over the 4 x 4 cells.
+    img = rng.integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    full, small = multiscale_cams(
+        model, [img], scales=(1.0,), flip=True, strided=4
+    )
+    torch.testing.assert_close(
+        small[0], strided_seeds(full[0]), rtol=1e-5, atol=1e-5
+    )
+
+
 def test_label_rules():
     cams = np.array(
         [[[0.9, 0.25, 0.2, 0.1]], [[0.1, 0.2, 0.25, 0.5]]], np.float32
@@ -200,6 +238,15 @@ def test_npz_files_are_deterministic(tmp_path):
     bad.write_bytes(encode_cams_npz(np.array([1, 2, 3]), cams))
     with pytest.raises(ValueError, match=r'bad.npz: expected keys \(K,\)'):
         load_cams_npz(str(bad))
+    # Strided maps ride along and are checked against the keys.
+    small = cams[:, :2, :2]
+    path.write_bytes(encode_cams_npz(keys, cams, small))
+    k, c, st = load_cams_npz(str(path), with_strided=True)
+    np.testing.assert_array_equal(st, small)
+    assert len(load_cams_npz(str(path))) == 2
+    bad.write_bytes(encode_cams_npz(keys, cams, small[:1]))
+    with pytest.raises(ValueError, match=r'bad.npz: expected strided maps'):
+        load_cams_npz(str(bad), with_strided=True)
     (tmp_path / 'junk.npz').write_bytes(b'not a zip')
     with pytest.raises(ValueError, match='Cannot read CAM file .*junk'):
         load_cams_npz(str(tmp_path / 'junk.npz'))
@@ -263,6 +310,28 @@ def test_writer_folder_rules(tmp_path):
         for f in fs
     }
     assert before == after
+    # A writer with a stride stores strided maps of the grid size and
+    # records the stride in its fingerprint.
+    sw = PseudoLabelWriter(
+        str(tmp_path / 'strided'), dict(model='m'), ['c0', 'c1'], root,
+        suffix, label_cfg=None, strided=4)
+    sw.prepare()
+    cams = np.full((1, 9, 6), 0.5, np.float32)
+    with pytest.raises(ValueError, match='a/x: this writer saves strided'):
+        sw.write('a/x', cams, [1])
+    with pytest.raises(ValueError, match=r'do not fit maps \(1, 9, 6\) at '
+                       r'stride 4 \(expected \(1, 3, 2\)\)'):
+        sw.write('a/x', cams, [1], strided=np.zeros((1, 2, 2), np.float32))
+    with pytest.raises(ValueError, match=r'a/x \(strided maps\): .*NaN'):
+        sw.write('a/x', cams, [1], strided=np.full((1, 3, 2), np.nan))
+    sw.write('a/x', cams, [1], strided=np.full((1, 3, 2), 0.25))
+    _, _, st = load_cams_npz(sw.cam_path('a/x'), with_strided=True)
+    assert st.dtype == np.float16 and st.shape == (1, 3, 2)
+    assert sw.fingerprint['strided'] == 4 and 'strided' not in w.fingerprint
+    with pytest.raises(ValueError, match='saves none'):
+        PseudoLabelWriter(str(tmp_path / 'plain'), dict(model='m'),
+                          ['c0', 'c1'], root, suffix).write(
+                              'a/x', cams, [1], strided=st)
     # A stale temporary file of a killed run is removed on restart.
     stale = out / 'ann_dir' / 'a' / '.x.png.999.tmp'
     stale.write_bytes(b'half')

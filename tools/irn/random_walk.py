@@ -4,7 +4,9 @@
 For every seed file in --cams (CAM npz format, ``cams/<name>.npz``) the
 IRN of CONFIG / CKPT predicts the class-boundary map of the image (mean
 logits of the image and its flip), the seeds are taken to the stride-4
-grid, raised to the power 1.5 and propagated by the random walk (radius 5,
+grid (the files' ``strided`` maps, IRN's ``cam``; files without them, and
+``--scale`` other than 1, average the full-resolution maps over the cells),
+raised to the power 1.5 and propagated by the random walk (radius 5,
 beta 10, 2^8 steps), upsampled, divided by their maximum and labelled with
 background score 0.22 (``specs/bas.md`` 5.3; the config's
 ``random_walk_cfg`` and the options below override these). ``--scale S``
@@ -149,7 +151,8 @@ def main(argv=None):
     if not args.no_progress:
         bar = Progress(len(names), len(names) - len(todo), label='walk ')
     for name in todo:
-        keys, cams = load_cams_npz(osp.join(seeds['cam_dir'], name + '.npz'))
+        keys, cams, strided = load_cams_npz(
+            osp.join(seeds['cam_dir'], name + '.npz'), with_strided=True)
         path = osp.join(seeds['img_root'], name + seeds['img_suffix'])
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
@@ -167,7 +170,8 @@ def main(argv=None):
         x = torch.from_numpy(img).permute(2, 0, 1).contiguous()
         data = model.data_preprocessor(dict(inputs=[x]), False)
         edge = model.edge_map(data['inputs'].to(device))
-        maps = random_walk_maps(cams, edge, stride=model.stride, **walk)
+        maps = random_walk_maps(
+            cams, edge, stride=model.stride, strided=strided, **walk)
         writer.write(name, maps, keys)
         if bar is not None:
             bar.update()
