@@ -43,7 +43,7 @@ from mmwsl.datasets.transforms import LoadImageWithCheck  # noqa: E402
 from mmwsl.registry import DATASETS  # noqa: E402
 from mmwsl.utils import register_all_modules  # noqa: E402
 from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
-from mmwsl.utils.launch import load_config  # noqa: E402
+from mmwsl.utils.launch import close_distributed, load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -331,9 +331,7 @@ def main(argv=None):
                 f'img_suffix={img_suffix}; config snippet: '
                 f'{osp.join(writer.out_dir, "pseudo_label_dataset.py")}'
             )
-    if world_size > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -7,7 +7,6 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import torch.distributed as torch_dist  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -15,6 +14,7 @@ from mmwsl.utils import register_all_modules  # noqa: E402
 from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import (  # noqa: E402
     check_amp,
+    close_distributed,
     fix_dataloaders,
     load_config,
     setup_launcher,
@@ -110,8 +110,7 @@ def main():
     runner.logger.info('Test metrics: ' + ', '.join(
         f'{k}: {v:.2f}' if isinstance(v, float) else f'{k}: {v}'
         for k, v in metrics.items()))
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,6 @@ import sys
 # Run against this checkout even when another mmwsl is installed.
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import torch.distributed as torch_dist  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -17,6 +16,7 @@ from mmwsl.utils.cli import exit_on_user_error  # noqa: E402
 from mmwsl.utils.launch import (  # noqa
     check_amp,
     check_pretrained_checkpoints,
+    close_distributed,
     ensure_safe_checkpoints,
     fix_dataloaders,
     load_config,
@@ -101,10 +101,7 @@ def main():
     cfg = merge_args(load_config(args.config), args)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    # Tear the process group down before exit: gloo can abort a process
-    # ("terminate called without an active exception") when it is left open.
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    close_distributed()
 
 
 if __name__ == '__main__':

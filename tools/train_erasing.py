@@ -50,6 +50,7 @@ from mmwsl.models.layers.erase_policy import ErasePolicy  # noqa: E402
 from mmwsl.registry import DATASETS  # noqa: E402
 from mmwsl.utils import register_all_modules  # noqa: E402
 from mmwsl.utils.launch import (  # noqa: E402
+    close_distributed,
     ensure_safe_checkpoints,
     fix_dataloaders,
     load_config,
@@ -322,8 +323,7 @@ def main():
                   f'{stats.get("mean_erased_fraction")}')
         if state.get('stopped_at'):
             print(f'auto-stopped at round {state["stopped_at"]}')
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    close_distributed()
 
 
 if __name__ == '__main__':

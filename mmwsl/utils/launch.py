@@ -53,6 +53,18 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def close_distributed() -> None:
+    """Wait for every rank, then tear the process group down.
+
+    Without this a rank that finishes first exits while the others still
+    work, and gloo can then abort them at exit ("terminate called without
+    an active exception"). No-op outside distributed runs.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def check_amp(enabled: bool) -> None:
     """Mixed precision in mmengine 0.10.7 needs a GPU (or NPU/MLU/MUSA)."""
     if enabled and not torch.cuda.is_available():
