@@ -86,6 +86,12 @@ def _rescale(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
 
 
+def strided_size(height: int, width: int, stride: int) -> tuple:
+    """The grid of a ``stride`` (IRN's ``get_strided_size``):
+    ``((height - 1) // stride + 1, (width - 1) // stride + 1)``."""
+    return (height - 1) // stride + 1, (width - 1) // stride + 1
+
+
 @torch.no_grad()
 def multiscale_cams(
     model: nn.Module,
@@ -137,9 +143,7 @@ def multiscale_cams(
         -(-h // output_stride) * output_stride,
         -(-w // output_stride) * output_stride,
     )
-    grid = None
-    if strided is not None:
-        grid = ((h - 1) // strided + 1, (w - 1) // strided + 1)
+    grid = None if strided is None else strided_size(h, w, strided)
     n = len(images)
     total = total_strided = None
     for scale in scales:
@@ -696,12 +700,7 @@ class PseudoLabelWriter:
                     f'none (strided=None).'
                 )
             return None
-        k, height, width = shape
-        grid = (
-            k,
-            (height - 1) // self.strided + 1,
-            (width - 1) // self.strided + 1,
-        )
+        grid = (shape[0], ) + strided_size(*shape[1:], self.strided)
         if strided is None:
             raise ValueError(
                 f'{name}: this writer saves strided maps (stride '
@@ -715,7 +714,8 @@ class PseudoLabelWriter:
                 f'{name}: strided maps {strided.shape} do not fit maps '
                 f'{shape} at stride {self.strided} (expected {grid}).'
             )
-        check_cams(strided, np.arange(k), name=f'{name} (strided maps)')
+        check_cams(strided, np.arange(shape[0]),
+                   name=f'{name} (strided maps)')
         return strided.astype(self.cam_dtype)
 
     def finalize(self, names: Sequence[str]) -> List[str]:

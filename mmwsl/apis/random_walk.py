@@ -38,6 +38,8 @@ import torch.nn.functional as F
 
 from mmwsl.models.layers.path_index import PathIndex, edge_to_affinity
 
+from .pseudo_label import strided_size
+
 
 def strided_seeds(cams: torch.Tensor, stride: int = 4) -> torch.Tensor:
     """Full-resolution seeds -> the stride grid by averaging each
@@ -50,8 +52,7 @@ def strided_seeds(cams: torch.Tensor, stride: int = 4) -> torch.Tensor:
         torch.Tensor: ``(K, (H - 1) // stride + 1, (W - 1) // stride + 1)``.
     """
     k, height, width = cams.shape
-    h = (height - 1) // stride + 1
-    w = (width - 1) // stride + 1
+    h, w = strided_size(height, width, stride)
     if k == 0:
         return cams.new_zeros(0, h, w)
     x = cams[None].float()
@@ -257,7 +258,7 @@ def random_walk_maps(
     if strided is not None and (height, width) == (orig_h, orig_w):
         seeds = torch.as_tensor(np.asarray(strided, np.float32)).to(
             edge.device)
-        grid = (k, (orig_h - 1) // stride + 1, (orig_w - 1) // stride + 1)
+        grid = (k, ) + strided_size(orig_h, orig_w, stride)
         if tuple(seeds.shape) != grid:
             raise ValueError(
                 f'Strided seeds {tuple(seeds.shape)} do not fit seeds '
